@@ -1,0 +1,1 @@
+"""Fupin (扶贫): the information platform for targeted poverty alleviation."""
