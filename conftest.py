@@ -15,7 +15,7 @@ from fupin.accounts.services import user_create
 from fupin.core.audit import ChangeSource
 from fupin.divisions.services import divisions_load_csv
 
-PASSWORD = "Persona-pass-2016"  # noqa: S105 (test password)
+PASSWORD = "Persona-pass-2016"
 
 TREE = """code,name,level,parent_code
 370000000000,山东省,province,
@@ -46,8 +46,15 @@ def division_tree(db: Any, tmp_path: Path) -> None:
 
 def _make(username: str, role: str, division: str) -> User:
     return user_create(
-        actor=None, source=ChangeSource.command("test"), username=username, password=PASSWORD,
-        role=role, division_code=division, full_name=username, unit="扶贫办", phone="13900000000",
+        actor=None,
+        source=ChangeSource.command("test"),
+        username=username,
+        password=PASSWORD,
+        role=role,
+        division_code=division,
+        full_name=username,
+        unit="扶贫办",
+        phone="13900000000",
     )
 
 
@@ -85,6 +92,8 @@ def household_b1(personas: dict[str, User]) -> Any:
     from fupin.registry.tests.factories import MemberDataFactory, register_household
 
     return register_household(
-        personas["outsider"], division_code=VILLAGE_B1, household_no="B1-0001",
+        personas["outsider"],
+        division_code=VILLAGE_B1,
+        household_no="B1-0001",
         members=[MemberDataFactory(name="赵大海", relation="head")],
     )

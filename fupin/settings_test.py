@@ -10,8 +10,8 @@ import tempfile
 os.environ.setdefault("FUPIN_DATA_DIR", tempfile.mkdtemp(prefix="fupin-test-"))
 os.environ.setdefault("FUPIN_SECRET_KEY", "test-secret-key-that-is-long-enough-for-checks")
 
-from fupin.settings import *  # noqa: E402, F403
-from fupin.settings import DATABASES  # noqa: E402
+from fupin.settings import *  # noqa: F403
+from fupin.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):

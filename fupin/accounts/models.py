@@ -9,7 +9,7 @@ from fupin.divisions.models import Division
 class User(AbstractUser):
     """A person who signs in to Fupin: office staff, cadres, officials, leaders, auditors."""
 
-    class Meta(AbstractUser.Meta):
+    class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
@@ -47,7 +47,9 @@ class RoleAssignment(models.Model):
         verbose_name = _("role assignment")
         verbose_name_plural = _("role assignments")
         constraints = [
-            models.UniqueConstraint(fields=["user", "role", "division"], name="role_unique_per_division")
+            models.UniqueConstraint(
+                fields=["user", "role", "division"], name="role_unique_per_division"
+            )
         ]
 
     def __str__(self) -> str:

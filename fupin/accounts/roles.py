@@ -23,7 +23,9 @@ class RankLevel(models.TextChoices):
 
 
 # Roles that register and edit households in their subtree.
-EDITOR_ROLES = frozenset({Role.CITY_ADMIN, Role.COUNTY_ADMIN, Role.TOWNSHIP_ADMIN, Role.VILLAGE_CADRE})
+EDITOR_ROLES = frozenset(
+    {Role.CITY_ADMIN, Role.COUNTY_ADMIN, Role.TOWNSHIP_ADMIN, Role.VILLAGE_CADRE}
+)
 # Roles that see id numbers and phones unmasked. Leaders, departments and pairing officials see
 # masked values: they work with households, not with identity documents.
 PERSONAL_DATA_ROLES = frozenset(

@@ -21,12 +21,16 @@ def _division_for_role(role: str, division_code: str) -> Division:
         raise ValidationError({"role": _("Unknown role %(role)s.") % {"role": role}})
     division = Division.objects.filter(code=division_code).first()
     if division is None:
-        raise ValidationError({"division": _("Unknown division code %(code)s.") % {"code": division_code}})
+        raise ValidationError(
+            {"division": _("Unknown division code %(code)s.") % {"code": division_code}}
+        )
     expected = ROLE_LEVEL.get(Role(role))
     if expected and division.level != expected:
         raise ValidationError(
-            {"division": _("A %(role)s is bound to a division of level %(level)s.")
-             % {"role": Role(role).label, "level": expected}}
+            {
+                "division": _("A %(role)s is bound to a division of level %(level)s.")
+                % {"role": Role(role).label, "level": expected}
+            }
         )
     return division
 
@@ -61,23 +65,41 @@ def user_create(
     )
     RoleAssignment.objects.create(user=user, role=role, division=division)
     audit_record(
-        actor=actor, action="user.create", entity="user", entity_key=username, source=source,
+        actor=actor,
+        action="user.create",
+        entity="user",
+        entity_key=username,
+        source=source,
         division_path=division.path,
-        after={"username": username, "role": role, "division": division_code, "unit": unit,
-               "rank_level": rank_level, "phone": phone},
+        after={
+            "username": username,
+            "role": role,
+            "division": division_code,
+            "unit": unit,
+            "rank_level": rank_level,
+            "phone": phone,
+        },
     )
     return user
 
 
 @transaction.atomic
-def role_assign(*, actor: Any, source: ChangeSource, user: User, role: str, division_code: str) -> RoleAssignment:
+def role_assign(
+    *, actor: Any, source: ChangeSource, user: User, role: str, division_code: str
+) -> RoleAssignment:
     """Give a user one more role over a division subtree."""
     division = _division_for_role(role, division_code)
-    assignment, created = RoleAssignment.objects.get_or_create(user=user, role=role, division=division)
+    assignment, created = RoleAssignment.objects.get_or_create(
+        user=user, role=role, division=division
+    )
     if created:
         audit_record(
-            actor=actor, action="role.assign", entity="user", entity_key=user.username,
-            source=source, division_path=division.path,
+            actor=actor,
+            action="role.assign",
+            entity="user",
+            entity_key=user.username,
+            source=source,
+            division_path=division.path,
             after={"role": role, "division": division_code},
         )
     return assignment
@@ -89,8 +111,12 @@ def token_create(*, actor: Any, source: ChangeSource, user: User, name: str = ""
     raw = secrets.token_urlsafe(32)
     ApiToken.objects.create(user=user, name=name, prefix=raw[:8], digest=token_digest(raw))
     audit_record(
-        actor=actor, action="token.create", entity="user", entity_key=user.username,
-        source=source, after={"token_prefix": raw[:8], "name": name},
+        actor=actor,
+        action="token.create",
+        entity="user",
+        entity_key=user.username,
+        source=source,
+        after={"token_prefix": raw[:8], "name": name},
     )
     return raw
 
@@ -100,6 +126,10 @@ def token_revoke(*, actor: Any, source: ChangeSource, token: ApiToken) -> None:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     audit_record(
-        actor=actor, action="token.revoke", entity="user", entity_key=token.user.username,
-        source=source, before={"token_prefix": token.prefix},
+        actor=actor,
+        action="token.revoke",
+        entity="user",
+        entity_key=token.user.username,
+        source=source,
+        before={"token_prefix": token.prefix},
     )

@@ -18,7 +18,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
-            detail: Any = {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
+            detail: Any = {
+                k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()
+            }
         else:
             detail = {"non_field_errors": [str(m) for m in exc.messages]}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)

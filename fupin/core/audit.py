@@ -34,10 +34,14 @@ class ChangeSource:
         return cls(AuditEvent.Source.DEVICE, {"device": device_id})
 
 
-def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def changed_fields(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Keep only the keys whose values differ, so the trail shows what changed."""
     keys = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
-    return {k: before.get(k) for k in keys if k in before}, {k: after.get(k) for k in keys if k in after}
+    return {k: before.get(k) for k in keys if k in before}, {
+        k: after.get(k) for k in keys if k in after
+    }
 
 
 def audit_record(

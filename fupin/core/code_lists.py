@@ -117,7 +117,9 @@ def code_lists_load_bundled(*, using: str = "default", path: Path = BUNDLED_FILE
         }
         item = existing.get((row["list_key"], row["code"]))
         if item is None:
-            CodeItem.objects.using(using).create(list_key=row["list_key"], code=row["code"], **values)
+            CodeItem.objects.using(using).create(
+                list_key=row["list_key"], code=row["code"], **values
+            )
         elif any(getattr(item, k) != v for k, v in values.items()):
             for k, v in values.items():
                 setattr(item, k, v)

@@ -39,7 +39,9 @@ def mask_mapping(values: dict[str, Any]) -> dict[str, Any]:
     return {key: mask_value(key, value) for key, value in values.items()}
 
 
-_ID_PATTERN = re.compile(r"(?<![0-9])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}[0-9]{7}[0-9Xx](?:[0-9]{2})?(?![0-9])")
+_ID_PATTERN = re.compile(
+    r"(?<![0-9])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}[0-9]{7}[0-9Xx](?:[0-9]{2})?(?![0-9])"
+)
 _MOBILE_PATTERN = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 
 

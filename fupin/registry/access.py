@@ -27,7 +27,9 @@ def access_household_by_no(actor: Any, household_no: str, *, for_edit: bool = Fa
     return household
 
 
-def access_member_by_public_id(actor: Any, public_id: str | uuid.UUID, *, for_edit: bool = False) -> Member:
+def access_member_by_public_id(
+    actor: Any, public_id: str | uuid.UUID, *, for_edit: bool = False
+) -> Member:
     """A member by its public id, under the same rule as its household."""
     try:
         key = uuid.UUID(str(public_id))

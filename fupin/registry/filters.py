@@ -14,10 +14,16 @@ class HouseholdFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False)
     category = forms.ChoiceField(label=_("Category"), required=False)
     main_cause = forms.ChoiceField(label=_("Main cause"), required=False)
-    identified_year = forms.IntegerField(label=_("Identification year"), required=False, min_value=2013, max_value=2100)
-    survey_year = forms.IntegerField(label=_("Survey year"), required=False, min_value=2013, max_value=2100)
+    identified_year = forms.IntegerField(
+        label=_("Identification year"), required=False, min_value=2013, max_value=2100
+    )
+    survey_year = forms.IntegerField(
+        label=_("Survey year"), required=False, min_value=2013, max_value=2100
+    )
     q = forms.CharField(label=_("Search"), required=False, max_length=50)
-    ordering = forms.ChoiceField(label=_("Sort by"), required=False, choices=[(k, k) for k in ORDERINGS])
+    ordering = forms.ChoiceField(
+        label=_("Sort by"), required=False, choices=[(k, k) for k in ORDERINGS]
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

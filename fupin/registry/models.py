@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from fupin.core.models import TimeStampedModel
 from fupin.divisions.models import Division
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 class HouseholdQuerySet(models.QuerySet["Household"]):
@@ -111,10 +110,13 @@ class Member(TimeStampedModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["person_key"], condition=Q(is_active=True), name="member_one_active_household"
+                fields=["person_key"],
+                condition=Q(is_active=True),
+                name="member_one_active_household",
             ),
             models.UniqueConstraint(
-                fields=["household"], condition=Q(is_active=True, relation="head"),
+                fields=["household"],
+                condition=Q(is_active=True, relation="head"),
                 name="member_one_active_head",
             ),
             models.CheckConstraint(
@@ -140,12 +142,12 @@ class YearlyRecord(TimeStampedModel):
     )
     survey_year = models.PositiveSmallIntegerField(_("survey year"))
     household_size = models.PositiveSmallIntegerField(_("household size"))
-    wage_income = models.DecimalField(_("wage income"), **MONEY)
-    business_income = models.DecimalField(_("business income"), **MONEY)
-    property_income = models.DecimalField(_("property income"), **MONEY)
-    transfer_income = models.DecimalField(_("transfer income"), **MONEY)
-    business_cost = models.DecimalField(_("business costs"), **MONEY)
-    excluded_income = models.DecimalField(_("excluded income"), default=Decimal(0), **MONEY)
+    wage_income = models.DecimalField(_("wage income"), max_digits=12, decimal_places=2)
+    business_income = models.DecimalField(_("business income"), max_digits=12, decimal_places=2)
+    property_income = models.DecimalField(_("property income"), max_digits=12, decimal_places=2)
+    transfer_income = models.DecimalField(_("transfer income"), max_digits=12, decimal_places=2)
+    business_cost = models.DecimalField(_("business costs"), max_digits=12, decimal_places=2)
+    excluded_income = models.DecimalField(_("excluded income"), default=Decimal(0), max_digits=12, decimal_places=2)
     farmland_mu = models.DecimalField(
         _("farmland (mu)"), max_digits=8, decimal_places=2, null=True, blank=True
     )
@@ -160,14 +162,22 @@ class YearlyRecord(TimeStampedModel):
         verbose_name_plural = _("yearly records")
         ordering = ["household_id", "survey_year"]
         constraints = [
-            models.UniqueConstraint(fields=["household", "survey_year"], name="record_one_per_year"),
+            models.UniqueConstraint(
+                fields=["household", "survey_year"], name="record_one_per_year"
+            ),
             models.CheckConstraint(
                 condition=Q(household_size__gte=1, household_size__lte=30),
                 name="record_household_size_range",
             ),
             models.CheckConstraint(
-                condition=Q(wage_income__gte=0, business_income__gte=0, property_income__gte=0,
-                            transfer_income__gte=0, business_cost__gte=0, excluded_income__gte=0),
+                condition=Q(
+                    wage_income__gte=0,
+                    business_income__gte=0,
+                    property_income__gte=0,
+                    transfer_income__gte=0,
+                    business_cost__gte=0,
+                    excluded_income__gte=0,
+                ),
                 name="record_amounts_not_negative",
             ),
         ]
@@ -178,8 +188,11 @@ class YearlyRecord(TimeStampedModel):
     @property
     def net_income(self) -> Decimal:
         return (
-            self.wage_income + self.business_income + self.property_income
-            + self.transfer_income - self.business_cost
+            self.wage_income
+            + self.business_income
+            + self.property_income
+            + self.transfer_income
+            - self.business_cost
         )
 
     @property

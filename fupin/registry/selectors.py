@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from fupin.accounts.scope import actor_scope
 from fupin.core.masking import mask_mapping
@@ -53,7 +54,11 @@ def household_list(*, actor: Any, filters: HouseholdFilters | None = None) -> Qu
         return Household.objects.none()
     divisions = Division.objects.filter(scope.division_q())
     if filters.division_code:
-        chosen = Division.objects.filter(code=filters.division_code).values_list("path", flat=True).first()
+        chosen = (
+            Division.objects.filter(code=filters.division_code)
+            .values_list("path", flat=True)
+            .first()
+        )
         if chosen is None:
             return Household.objects.none()
         divisions = divisions.filter(subtree_q(chosen))
@@ -67,13 +72,17 @@ def household_list(*, actor: Any, filters: HouseholdFilters | None = None) -> Qu
     q = filters.q.strip()
     if q:
         qs = qs.filter(_search_q(q))
-    return qs.select_related("division").order_by(ORDERINGS.get(filters.ordering, "household_no"), "pk")
+    return qs.select_related("division").order_by(
+        ORDERINGS.get(filters.ordering, "household_no"), "pk"
+    )
 
 
 def _search_q(q: str) -> Q:
     normalised = normalise_id_number(q)
     if _ID_LIKE.match(normalised):
-        keys = Member.objects.filter(person_key=normalised[:18], is_active=True).values("household_id")
+        keys = Member.objects.filter(person_key=normalised[:18], is_active=True).values(
+            "household_id"
+        )
         return Q(pk__in=keys)
     lowered = q.lower()
     if _INITIALS.match(lowered):
@@ -87,7 +96,9 @@ def _search_q(q: str) -> Q:
 def latest_records(households: list[Household]) -> dict[int, YearlyRecord]:
     """The newest yearly record of each given household (one query, for a page of a list)."""
     out: dict[int, YearlyRecord] = {}
-    records = YearlyRecord.objects.filter(household__in=[h.pk for h in households]).order_by("household_id", "survey_year")
+    records = YearlyRecord.objects.filter(household__in=[h.pk for h in households]).order_by(
+        "household_id", "survey_year"
+    )
     for record in records:
         out[record.household_id] = record
     return out
@@ -103,9 +114,20 @@ class Comparison:
 
 
 COMPARED_FIELDS = (
-    "household_size", "wage_income", "business_income", "property_income", "transfer_income",
-    "business_cost", "excluded_income", "per_capita_net_income", "housing_grade", "safe_water",
-    "food_secure", "clothing_secure", "has_electricity", "farmland_mu",
+    "household_size",
+    "wage_income",
+    "business_income",
+    "property_income",
+    "transfer_income",
+    "business_cost",
+    "excluded_income",
+    "per_capita_net_income",
+    "housing_grade",
+    "safe_water",
+    "food_secure",
+    "clothing_secure",
+    "has_electricity",
+    "farmland_mu",
 )
 
 
@@ -118,26 +140,44 @@ def household_before_after(household: Household) -> Comparison:
     for key in COMPARED_FIELDS:
         before, after = getattr(first, key), getattr(latest, key)
         change: Any = None
-        if isinstance(before, Decimal) and isinstance(after, Decimal):
+        if (isinstance(before, Decimal) and isinstance(after, Decimal)) or (
+            isinstance(before, int) and not isinstance(before, bool) and isinstance(after, int)
+        ):
             change = after - before
-        elif isinstance(before, int) and not isinstance(before, bool) and isinstance(after, int):
-            change = after - before
-        rows.append({"field": key, "label": YearlyRecord._meta.get_field(key).verbose_name
-                     if key != "per_capita_net_income" else None,
-                     "before": before, "after": after, "change": change, "changed": before != after})
+        rows.append(
+            {
+                "field": key,
+                "label": _record_label(key),
+                "before": before,
+                "after": after,
+                "change": change,
+                "changed": before != after,
+            }
+        )
     return Comparison(first, latest, rows)
+
+
+def _record_label(key: str) -> str:
+    if key == "per_capita_net_income":
+        return str(_("per-capita net income"))
+    field = YearlyRecord._meta.get_field(key)
+    return str(getattr(field, "verbose_name", key))
 
 
 def household_members(household: Household) -> QuerySet[Member]:
     return household.members.order_by("-is_active", "id")
 
 
-def household_history(*, actor: Any, household: Household, limit: int = 200) -> list[dict[str, Any]]:
+def household_history(
+    *, actor: Any, household: Household, limit: int = 200
+) -> list[dict[str, Any]]:
     """The audit trail of one household, newest first, personal data masked where the actor
     may not see it."""
     scope = actor_scope(actor)
     personal = scope.can_see_personal_data(household.division.path)
-    events = AuditEvent.objects.filter(household_no=household.household_no).order_by("-occurred_at", "-id")[:limit]
+    events = AuditEvent.objects.filter(household_no=household.household_no).order_by(
+        "-occurred_at", "-id"
+    )[:limit]
     return [_event_view(e, personal) for e in events]
 
 
@@ -163,9 +203,13 @@ def audit_event_list(*, actor: Any) -> QuerySet[AuditEvent]:
     scope = actor_scope(actor)
     if not scope.can_read_audit():
         return AuditEvent.objects.none()
-    return AuditEvent.objects.filter(scope.division_q("division_path", AUDIT_ROLES)).order_by("-occurred_at", "-id")
+    return AuditEvent.objects.filter(scope.division_q("division_path", AUDIT_ROLES)).order_by(
+        "-occurred_at", "-id"
+    )
 
 
 def audit_event_view(event: AuditEvent, *, actor: Any) -> dict[str, Any]:
     scope = actor_scope(actor)
-    return _event_view(event, bool(event.division_path) and scope.can_see_personal_data(event.division_path))
+    return _event_view(
+        event, bool(event.division_path) and scope.can_see_personal_data(event.division_path)
+    )

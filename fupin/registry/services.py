@@ -37,17 +37,42 @@ HOUSEHOLD_DIVISION_LEVELS = (Level.VILLAGE, Level.GROUP)
 
 def household_snapshot(h: Household) -> dict[str, Any]:
     return {
-        "division_code": h.division.code, "head_name": h.head_name, "phone": h.phone,
-        "identified_year": h.identified_year, "standard": h.standard, "category": h.category,
-        "main_cause": h.main_cause, "other_causes": list(h.other_causes), "status": h.status,
+        "division_code": h.division.code,
+        "head_name": h.head_name,
+        "phone": h.phone,
+        "identified_year": h.identified_year,
+        "standard": h.standard,
+        "category": h.category,
+        "main_cause": h.main_cause,
+        "other_causes": list(h.other_causes),
+        "status": h.status,
         "exit_year": h.exit_year,
     }
 
 
 def member_snapshot(m: Member) -> dict[str, Any]:
-    fields = ("name", "id_number", "sex", "birth_date", "relation", "ethnicity", "education",
-              "schooling", "health", "labour", "work_place", "work_months", "basic_medical",
-              "critical_illness", "pension", "dibao", "tekun", "is_active", "left_on", "left_reason")
+    fields = (
+        "name",
+        "id_number",
+        "sex",
+        "birth_date",
+        "relation",
+        "ethnicity",
+        "education",
+        "schooling",
+        "health",
+        "labour",
+        "work_place",
+        "work_months",
+        "basic_medical",
+        "critical_illness",
+        "pension",
+        "dibao",
+        "tekun",
+        "is_active",
+        "left_on",
+        "left_reason",
+    )
     snap = {f: getattr(m, f) for f in fields}
     snap["birth_date"] = m.birth_date.isoformat() if m.birth_date else None
     snap["left_on"] = m.left_on.isoformat() if m.left_on else None
@@ -56,13 +81,28 @@ def member_snapshot(m: Member) -> dict[str, Any]:
 
 
 def record_snapshot(r: YearlyRecord) -> dict[str, Any]:
-    fields = ("survey_year", "household_size", "wage_income", "business_income", "property_income",
-              "transfer_income", "business_cost", "excluded_income", "farmland_mu", "housing_grade",
-              "safe_water", "food_secure", "clothing_secure", "has_electricity")
+    fields = (
+        "survey_year",
+        "household_size",
+        "wage_income",
+        "business_income",
+        "property_income",
+        "transfer_income",
+        "business_cost",
+        "excluded_income",
+        "farmland_mu",
+        "housing_grade",
+        "safe_water",
+        "food_secure",
+        "clothing_secure",
+        "has_electricity",
+    )
     snap: dict[str, Any] = {}
     for f in fields:
         value = getattr(r, f)
-        snap[f] = str(value) if value is not None and f.endswith(("income", "cost", "_mu")) else value
+        snap[f] = (
+            str(value) if value is not None and f.endswith(("income", "cost", "_mu")) else value
+        )
     return snap
 
 
@@ -73,10 +113,14 @@ def _division_for_edit(actor: Any, division_code: str, errors: Errors) -> Divisi
         errors.add("division_code", _("Unknown division code."), "unknown_division")
         return None
     if not scope.can_edit(division.path):
-        errors.add("division_code", _("You may not register households in this division."), "forbidden")
+        errors.add(
+            "division_code", _("You may not register households in this division."), "forbidden"
+        )
         return None
     if division.level not in HOUSEHOLD_DIVISION_LEVELS:
-        errors.add("division_code", _("A household belongs to a village or a village group."), "bad_level")
+        errors.add(
+            "division_code", _("A household belongs to a village or a village group."), "bad_level"
+        )
         return None
     return division
 
@@ -89,19 +133,29 @@ def _require_edit(actor: Any, household: Household) -> None:
         raise PermissionDenied(_("Your role may read this household but not change it."))
 
 
-def _check_person_free(errors: Errors, field_name: str, parsed: IdNumber, *, except_member: Member | None = None) -> None:
+def _check_person_free(
+    errors: Errors, field_name: str, parsed: IdNumber, *, except_member: Member | None = None
+) -> None:
     others = Member.objects.filter(person_key=parsed.person_key, is_active=True)
     if except_member is not None:
         others = others.exclude(pk=except_member.pk)
     if others.exists():
-        errors.add(field_name, _("This person is a member of another household."), "person_in_other_household")
+        errors.add(
+            field_name,
+            _("This person is a member of another household."),
+            "person_in_other_household",
+        )
 
 
 def _next_household_no(division: Division) -> str:
     prefix = division.code
     last = (
-        Household.objects.filter(household_no__startswith=prefix, household_no__regex=r"^[0-9]{17}$")
-        .order_by("-household_no").values_list("household_no", flat=True).first()
+        Household.objects.filter(
+            household_no__startswith=prefix, household_no__regex=r"^[0-9]{17}$"
+        )
+        .order_by("-household_no")
+        .values_list("household_no", flat=True)
+        .first()
     )
     serial = int(last[12:]) + 1 if last else 1
     return f"{prefix}{serial:05d}"
@@ -110,7 +164,9 @@ def _next_household_no(division: Division) -> str:
 def _sync_head(household: Household) -> None:
     head = household.members.filter(is_active=True, relation="head").first()
     if head is None:
-        raise ValidationError({"relation": _("A household must have a head (户主).")}, code="no_head")
+        raise ValidationError(
+            {"relation": _("A household must have a head (户主).")}, code="no_head"
+        )
     if household.head_name != head.name:
         household.head_name = head.name
         household.head_name_initials = name_initials(head.name)
@@ -162,7 +218,11 @@ def household_register(
         errors.merge(member_errors)
     record_errors = validate_record(record, identified_year=household.identified_year, lists=lists)
     if record.household_size != len(members):
-        record_errors.add("household_size", _("The household size must equal the number of members."), "size_mismatch")
+        record_errors.add(
+            "household_size",
+            _("The household size must equal the number of members."),
+            "size_mismatch",
+        )
     errors.merge(record_errors)
     errors.raise_if_any()
     assert division is not None
@@ -185,19 +245,32 @@ def household_register(
     try:
         Member.objects.bulk_create(created_members)
     except IntegrityError:
-        raise ValidationError({"members": _("A member already belongs to another household.")}, code="person_in_other_household") from None
+        raise ValidationError(
+            {"members": _("A member already belongs to another household.")},
+            code="person_in_other_household",
+        ) from None
     rec = YearlyRecord.objects.create(household=obj, **asdict(record))
     audit_record(
-        actor=actor, action="household.register", entity="household", entity_key=obj.household_no,
-        household_no=obj.household_no, division_path=division.path, source=source,
-        after={**household_snapshot(obj), "members": [member_snapshot(m) for m in created_members],
-               "record": record_snapshot(rec)},
+        actor=actor,
+        action="household.register",
+        entity="household",
+        entity_key=obj.household_no,
+        household_no=obj.household_no,
+        division_path=division.path,
+        source=source,
+        after={
+            **household_snapshot(obj),
+            "members": [member_snapshot(m) for m in created_members],
+            "record": record_snapshot(rec),
+        },
     )
     return obj
 
 
 @transaction.atomic
-def household_update(*, actor: Any, source: ChangeSource, household: Household, data: HouseholdData) -> Household:
+def household_update(
+    *, actor: Any, source: ChangeSource, household: Household, data: HouseholdData
+) -> Household:
     """Change a household's facts; moving it to another division needs rights on both."""
     _require_edit(actor, household)
     errors = validate_household(data)
@@ -207,35 +280,60 @@ def household_update(*, actor: Any, source: ChangeSource, household: Household, 
     errors.raise_if_any()
     before = household_snapshot(household)
     household.division = division
-    for key in ("phone", "identified_year", "standard", "category", "main_cause", "other_causes", "status", "exit_year"):
+    for key in (
+        "phone",
+        "identified_year",
+        "standard",
+        "category",
+        "main_cause",
+        "other_causes",
+        "status",
+        "exit_year",
+    ):
         setattr(household, key, getattr(data, key))
     household.save()
     old, new = changed_fields(before, household_snapshot(household))
     if old or new:
         audit_record(
-            actor=actor, action="household.update", entity="household", entity_key=household.household_no,
-            household_no=household.household_no, division_path=division.path, source=source,
-            before=old, after=new,
+            actor=actor,
+            action="household.update",
+            entity="household",
+            entity_key=household.household_no,
+            household_no=household.household_no,
+            division_path=division.path,
+            source=source,
+            before=old,
+            after=new,
         )
     return household
 
 
 @transaction.atomic
-def member_add(*, actor: Any, source: ChangeSource, household: Household, data: MemberData) -> Member:
+def member_add(
+    *, actor: Any, source: ChangeSource, household: Household, data: MemberData
+) -> Member:
     """Add a member to a household (a birth, a marriage, someone joining)."""
     _require_edit(actor, household)
     errors, parsed = validate_member(data)
     if parsed is not None:
         _check_person_free(errors, "id_number", parsed)
-    if data.relation == "head" and household.members.filter(is_active=True, relation="head").exists():
+    if (
+        data.relation == "head"
+        and household.members.filter(is_active=True, relation="head").exists()
+    ):
         errors.add("relation", _("The household already has a head (户主)."), "multiple_heads")
     errors.raise_if_any()
     assert parsed is not None
     member = Member.objects.create(household=household, **_member_from(data, parsed))
     audit_record(
-        actor=actor, action="member.add", entity="member", entity_key=str(member.public_id),
-        household_no=household.household_no, division_path=household.division.path,
-        source=source, after=member_snapshot(member),
+        actor=actor,
+        action="member.add",
+        entity="member",
+        entity_key=str(member.public_id),
+        household_no=household.household_no,
+        division_path=household.division.path,
+        source=source,
+        after=member_snapshot(member),
     )
     return member
 
@@ -264,22 +362,33 @@ def member_update(*, actor: Any, source: ChangeSource, member: Member, data: Mem
     old, new = changed_fields(before, member_snapshot(member))
     if old or new:
         audit_record(
-            actor=actor, action="member.update", entity="member", entity_key=str(member.public_id),
-            household_no=household.household_no, division_path=household.division.path,
-            source=source, before=old, after=new,
+            actor=actor,
+            action="member.update",
+            entity="member",
+            entity_key=str(member.public_id),
+            household_no=household.household_no,
+            division_path=household.division.path,
+            source=source,
+            before=old,
+            after=new,
         )
     return member
 
 
 @transaction.atomic
-def member_leave(*, actor: Any, source: ChangeSource, member: Member, reason: str, left_on: Any = None) -> Member:
+def member_leave(
+    *, actor: Any, source: ChangeSource, member: Member, reason: str, left_on: Any = None
+) -> Member:
     """A member leaves the household (death, marriage out, moving away); the row is kept."""
     household = member.household
     _require_edit(actor, household)
     if not member.is_active:
         raise ValidationError(_("This member has already left."), code="inactive")
     if member.relation == "head":
-        raise ValidationError({"relation": _("The head cannot leave; make another member head first.")}, code="no_head")
+        raise ValidationError(
+            {"relation": _("The head cannot leave; make another member head first.")},
+            code="no_head",
+        )
     if not reason.strip():
         raise ValidationError({"left_reason": _("Give the reason for leaving.")}, code="required")
     before = member_snapshot(member)
@@ -288,9 +397,15 @@ def member_leave(*, actor: Any, source: ChangeSource, member: Member, reason: st
     member.left_reason = reason.strip()[:100]
     member.save()
     audit_record(
-        actor=actor, action="member.leave", entity="member", entity_key=str(member.public_id),
-        household_no=household.household_no, division_path=household.division.path,
-        source=source, before=before, after=member_snapshot(member),
+        actor=actor,
+        action="member.leave",
+        entity="member",
+        entity_key=str(member.public_id),
+        household_no=household.household_no,
+        division_path=household.division.path,
+        source=source,
+        before=before,
+        after=member_snapshot(member),
     )
     return member
 
@@ -309,9 +424,14 @@ def member_move(
     if not member.is_active:
         raise ValidationError(_("This member has already left."), code="inactive")
     if old_household.pk == to_household.pk:
-        raise ValidationError({"household_no": _("The member is already in this household.")}, code="same")
+        raise ValidationError(
+            {"household_no": _("The member is already in this household.")}, code="same"
+        )
     if member.relation == "head":
-        raise ValidationError({"relation": _("The head cannot leave; make another member head first.")}, code="no_head")
+        raise ValidationError(
+            {"relation": _("The head cannot leave; make another member head first.")},
+            code="no_head",
+        )
     lists = code_lists("relation")
     errors = Errors()
     _check_code(errors, lists, "relation", relation)
@@ -326,7 +446,6 @@ def member_move(
     moved.pk = None
     moved.id = None
 
-
     moved.public_id = uuid.uuid4()
     moved.household = to_household
     moved.relation = relation
@@ -334,16 +453,31 @@ def member_move(
     moved.left_on = None
     moved.left_reason = ""
     moved.save()
-    detail = {"person": member.name, "from": old_household.household_no, "to": to_household.household_no}
+    detail = {
+        "person": member.name,
+        "from": old_household.household_no,
+        "to": to_household.household_no,
+    }
     audit_record(
-        actor=actor, action="member.move_out", entity="member", entity_key=str(member.public_id),
-        household_no=old_household.household_no, division_path=old_household.division.path,
-        source=source, before=member_snapshot(moved) | {"household": old_household.household_no}, after=detail,
+        actor=actor,
+        action="member.move_out",
+        entity="member",
+        entity_key=str(member.public_id),
+        household_no=old_household.household_no,
+        division_path=old_household.division.path,
+        source=source,
+        before=member_snapshot(moved) | {"household": old_household.household_no},
+        after=detail,
     )
     audit_record(
-        actor=actor, action="member.move_in", entity="member", entity_key=str(moved.public_id),
-        household_no=to_household.household_no, division_path=to_household.division.path,
-        source=source, after=member_snapshot(moved) | detail,
+        actor=actor,
+        action="member.move_in",
+        entity="member",
+        entity_key=str(moved.public_id),
+        household_no=to_household.household_no,
+        division_path=to_household.division.path,
+        source=source,
+        after=member_snapshot(moved) | detail,
     )
     return moved
 
@@ -355,13 +489,19 @@ def _check_code(errors: Errors, lists: Any, key: str, value: str) -> None:
 
 
 @transaction.atomic
-def record_save(*, actor: Any, source: ChangeSource, household: Household, data: RecordData) -> YearlyRecord:
+def record_save(
+    *, actor: Any, source: ChangeSource, household: Household, data: RecordData
+) -> YearlyRecord:
     """Create or update the household's yearly record (入户核查) for ``data.survey_year``."""
     _require_edit(actor, household)
     errors = validate_record(data, identified_year=household.identified_year)
     active = household.members.filter(is_active=True).count()
     if data.household_size != active:
-        errors.add("household_size", _("The household size must equal the number of members (%(n)s).") % {"n": active}, "size_mismatch")
+        errors.add(
+            "household_size",
+            _("The household size must equal the number of members (%(n)s).") % {"n": active},
+            "size_mismatch",
+        )
     errors.raise_if_any()
     record = YearlyRecord.objects.filter(household=household, survey_year=data.survey_year).first()
     before = record_snapshot(record) if record else {}
@@ -374,9 +514,14 @@ def record_save(*, actor: Any, source: ChangeSource, household: Household, data:
     old, new = changed_fields(before, record_snapshot(record))
     if old or new:
         audit_record(
-            actor=actor, action="record.create" if not before else "record.update", entity="record",
+            actor=actor,
+            action="record.create" if not before else "record.update",
+            entity="record",
             entity_key=f"{household.household_no}/{data.survey_year}",
-            household_no=household.household_no, division_path=household.division.path,
-            source=source, before=old, after=new,
+            household_no=household.household_no,
+            division_path=household.division.path,
+            source=source,
+            before=old,
+            after=new,
         )
     return record

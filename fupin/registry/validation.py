@@ -21,7 +21,16 @@ PHONE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$")
 MONEY_LIMIT = Decimal("9999999999.99")
 
 HOUSEHOLD_LISTS = ("standard", "category", "main_cause", "status")
-MEMBER_LISTS = ("sex", "relation", "ethnicity", "education", "schooling", "health", "labour", "work_place")
+MEMBER_LISTS = (
+    "sex",
+    "relation",
+    "ethnicity",
+    "education",
+    "schooling",
+    "health",
+    "labour",
+    "work_place",
+)
 RECORD_LISTS = ("housing_grade",)
 
 
@@ -85,7 +94,9 @@ class Errors:
         self.items: dict[str, list[ValidationError]] = {}
 
     def add(self, field_name: str, message: str, code: str) -> None:
-        self.items.setdefault(self.prefix + field_name, []).append(ValidationError(message, code=code))
+        self.items.setdefault(self.prefix + field_name, []).append(
+            ValidationError(message, code=code)
+        )
 
     def merge(self, other: "Errors") -> None:
         for key, errors in other.items.items():
@@ -99,15 +110,24 @@ class Errors:
             raise ValidationError(self.items)
 
 
-def _check_code(errors: Errors, lists: dict[str, CodeList], list_key: str, field_name: str,
-                value: str, *, required: bool = True) -> None:
+def _check_code(
+    errors: Errors,
+    lists: dict[str, CodeList],
+    list_key: str,
+    field_name: str,
+    value: str,
+    *,
+    required: bool = True,
+) -> None:
     if not value:
         if required:
             errors.add(field_name, _("This field is required."), "required")
         return
     item = lists[list_key].codes.get(value)
     if item is None or not item.valid_on(timezone.localdate()):
-        errors.add(field_name, _("“%(value)s” is not a valid choice.") % {"value": value}, "bad_code")
+        errors.add(
+            field_name, _("“%(value)s” is not a valid choice.") % {"value": value}, "bad_code"
+        )
 
 
 def _check_year(errors: Errors, field_name: str, value: int | None, *, lowest: int = 2013) -> None:
@@ -115,7 +135,12 @@ def _check_year(errors: Errors, field_name: str, value: int | None, *, lowest: i
     if value is None:
         errors.add(field_name, _("This field is required."), "required")
     elif not lowest <= value <= this_year:
-        errors.add(field_name, _("The year must be between %(low)s and %(high)s.") % {"low": lowest, "high": this_year}, "out_of_range")
+        errors.add(
+            field_name,
+            _("The year must be between %(low)s and %(high)s.")
+            % {"low": lowest, "high": this_year},
+            "out_of_range",
+        )
 
 
 def validate_household(data: HouseholdData, lists: dict[str, CodeList] | None = None) -> Errors:
@@ -129,15 +154,25 @@ def validate_household(data: HouseholdData, lists: dict[str, CodeList] | None = 
     for cause in data.other_causes:
         _check_code(errors, lists, "main_cause", "other_causes", cause)
         if cause == data.main_cause:
-            errors.add("other_causes", _("Other causes must differ from the main cause."), "bad_code")
+            errors.add(
+                "other_causes", _("Other causes must differ from the main cause."), "bad_code"
+            )
     if data.phone and not PHONE.match(data.phone):
-        errors.add("phone", _("Enter an 11-digit mobile number or a landline with its area code."), "bad_format")
+        errors.add(
+            "phone",
+            _("Enter an 11-digit mobile number or a landline with its area code."),
+            "bad_format",
+        )
     if data.status == "exited" and data.exit_year is None:
         errors.add("exit_year", _("An exited household needs its exit year."), "exit_year_missing")
     if data.exit_year is not None:
         _check_year(errors, "exit_year", data.exit_year)
         if data.identified_year and data.exit_year < data.identified_year:
-            errors.add("exit_year", _("The exit year cannot be before the identification year."), "out_of_range")
+            errors.add(
+                "exit_year",
+                _("The exit year cannot be before the identification year."),
+                "out_of_range",
+            )
     return errors
 
 
@@ -157,7 +192,11 @@ def validate_member(
     lists = lists or code_lists(*MEMBER_LISTS)
     errors = Errors(prefix)
     if not 1 <= len(data.name.strip()) <= 50:
-        errors.add("name", _("A name of 1 to 50 characters is required."), "required" if not data.name else "too_long")
+        errors.add(
+            "name",
+            _("A name of 1 to 50 characters is required."),
+            "required" if not data.name else "too_long",
+        )
     parsed: IdNumber | None = None
     if not data.id_number:
         errors.add("id_number", _("This field is required."), "required")
@@ -176,23 +215,38 @@ def validate_member(
         if data.sex and data.sex != parsed.sex:
             errors.add("sex", _("The sex does not agree with the id number."), "id_sex_mismatch")
         if data.birth_date and data.birth_date != parsed.birth_date:
-            errors.add("birth_date", _("The birth date does not agree with the id number."), "id_birth_mismatch")
+            errors.add(
+                "birth_date",
+                _("The birth date does not agree with the id number."),
+                "id_birth_mismatch",
+            )
     if data.work_months is not None:
         if not 0 <= data.work_months <= 12:
             errors.add("work_months", _("Months of work are between 0 and 12."), "out_of_range")
         elif data.work_place == "none" and data.work_months != 0:
-            errors.add("work_months", _("Someone not working away has 0 months of work."), "out_of_range")
+            errors.add(
+                "work_months", _("Someone not working away has 0 months of work."), "out_of_range"
+            )
     return errors, parsed
 
 
-def validate_record(data: RecordData, *, identified_year: int | None, lists: dict[str, CodeList] | None = None) -> Errors:
+def validate_record(
+    data: RecordData, *, identified_year: int | None, lists: dict[str, CodeList] | None = None
+) -> Errors:
     lists = lists or code_lists(*RECORD_LISTS)
     errors = Errors()
     _check_year(errors, "survey_year", data.survey_year, lowest=identified_year or 2013)
     if not 1 <= data.household_size <= 30:
         errors.add("household_size", _("The household size is between 1 and 30."), "out_of_range")
-    for key in ("wage_income", "business_income", "property_income", "transfer_income",
-                "business_cost", "excluded_income", "farmland_mu"):
+    for key in (
+        "wage_income",
+        "business_income",
+        "property_income",
+        "transfer_income",
+        "business_cost",
+        "excluded_income",
+        "farmland_mu",
+    ):
         value = getattr(data, key)
         if value is None:
             if key != "farmland_mu":
@@ -202,7 +256,7 @@ def validate_record(data: RecordData, *, identified_year: int | None, lists: dic
             errors.add(key, _("The amount cannot be negative."), "out_of_range")
         elif value > MONEY_LIMIT:
             errors.add(key, _("The amount is too large."), "out_of_range")
-        elif value.as_tuple().exponent < -2:  # type: ignore[operator]
+        elif int(value.as_tuple().exponent) < -2:
             errors.add(key, _("At most 2 decimal places."), "bad_format")
     _check_code(errors, lists, "housing_grade", "housing_grade", data.housing_grade)
     return errors

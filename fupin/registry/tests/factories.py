@@ -2,6 +2,7 @@
 
 import datetime as dt
 import itertools
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,9 @@ from fupin.registry.validation import HouseholdData, MemberData, RecordData
 _sequence = itertools.count(1)
 
 
-def valid_id_number(*, birth: dt.date = dt.date(1970, 5, 17), sex: str = "male", address: str = "371502") -> str:
+def valid_id_number(
+    *, birth: dt.date = dt.date(1970, 5, 17), sex: str = "male", address: str = "371502"
+) -> str:
     """A fresh valid id number; odd sequence for men, even for women."""
     n = next(_sequence) % 400
     sequence = n * 2 + (1 if sex == "male" else 0)
@@ -82,15 +85,21 @@ def register_household(
     *,
     division_code: str = "371502001201",
     household_no: str = "",
-    members: list[MemberData] | None = None,
+    members: Sequence[Any] | None = None,
     record: dict[str, Any] | None = None,
     **household: Any,
 ) -> Household:
     """Register a household through the service (head only unless ``members`` is given)."""
-    members = members or [MemberDataFactory()]
+    members = list(members or [MemberDataFactory()])
     data = HouseholdDataFactory(division_code=division_code, **household)
-    rec = RecordDataFactory(household_size=len(members), survey_year=data.identified_year, **(record or {}))
+    rec = RecordDataFactory(
+        household_size=len(members), survey_year=data.identified_year, **(record or {})
+    )
     return household_register(
-        actor=actor, source=ChangeSource.command("test"), household=data, members=members,
-        record=rec, household_no=household_no,
+        actor=actor,
+        source=ChangeSource.command("test"),
+        household=data,
+        members=members,
+        record=rec,
+        household_no=household_no,
     )

@@ -38,10 +38,16 @@ class Command(BaseCommand):
             raise CommandError("A password is required (FUPIN_PASSWORD or standard input).")
         try:
             user = user_create(
-                actor=None, source=ChangeSource.command("create-user"),
-                username=options["username"], password=password, role=options["role"],
-                division_code=options["division"], full_name=options["name"],
-                unit=options["unit"], rank_level=options["rank_level"], phone=options["phone"],
+                actor=None,
+                source=ChangeSource.command("create-user"),
+                username=options["username"],
+                password=password,
+                role=options["role"],
+                division_code=options["division"],
+                full_name=options["name"],
+                unit=options["unit"],
+                rank_level=options["rank_level"],
+                phone=options["phone"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None

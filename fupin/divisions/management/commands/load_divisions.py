@@ -9,11 +9,16 @@ BUNDLED = Path(__file__).resolve().parents[2] / "data" / "liaocheng-divisions.cs
 
 
 class Command(BaseCommand):
-    help = "Load divisions (行政区划) from a CSV code,name,level,parent_code (upsert, history kept)."
+    help = (
+        "Load divisions (行政区划) from a CSV code,name,level,parent_code (upsert, history kept)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "file", nargs="?", type=Path, default=BUNDLED,
+            "file",
+            nargs="?",
+            type=Path,
+            default=BUNDLED,
             help="CSV file (default: the bundled Liaocheng divisions down to townships)",
         )
 
