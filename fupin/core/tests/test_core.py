@@ -83,3 +83,12 @@ def test_embedded_default_needs_no_configuration(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "secret_key").exists()
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_every_configured_log_handler_masks_personal_data():
+    from django.conf import settings
+
+    for name, handler in settings.LOGGING["handlers"].items():
+        assert "personal_data" in handler.get("filters", []), name
+    for name, logger in settings.LOGGING["loggers"].items():
+        assert logger["handlers"], name
