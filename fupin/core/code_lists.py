@@ -78,26 +78,29 @@ class CodeList:
 
 def code_list(key: str) -> CodeList:
     """Read one code list from the database (one small query)."""
-    items = CodeItem.objects.filter(list_key=key).order_by("sort_order", "code")
-    codes = [
-        Code(
-            code=i.code,
-            label_zh=i.label_zh,
-            label_en=i.label_en,
-            aliases=tuple(a for a in i.aliases.split("|") if a),
-            valid_from=i.valid_from,
-            valid_to=i.valid_to,
-        )
-        for i in items
-    ]
-    if not codes:
-        msg = f"code list {key!r} is empty; run 'fupin migrate' to load the bundled lists"
-        raise LookupError(msg)
-    return CodeList(key, codes)
+    return code_lists(key)[key]
 
 
 def code_lists(*keys: str) -> dict[str, CodeList]:
-    return {key: code_list(key) for key in keys}
+    """Read several code lists in one query."""
+    grouped: dict[str, list[Code]] = {key: [] for key in keys}
+    items = CodeItem.objects.filter(list_key__in=keys).order_by("list_key", "sort_order", "code")
+    for i in items:
+        grouped[i.list_key].append(
+            Code(
+                code=i.code,
+                label_zh=i.label_zh,
+                label_en=i.label_en,
+                aliases=tuple(a for a in i.aliases.split("|") if a),
+                valid_from=i.valid_from,
+                valid_to=i.valid_to,
+            )
+        )
+    empty = [key for key, codes in grouped.items() if not codes]
+    if empty:
+        msg = f"code list(s) {empty!r} are empty; run 'fupin migrate' to load the bundled lists"
+        raise LookupError(msg)
+    return {key: CodeList(key, codes) for key, codes in grouped.items()}
 
 
 @transaction.atomic

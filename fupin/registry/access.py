@@ -7,9 +7,13 @@ reveals nothing.
 import uuid
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from fupin.accounts.scope import actor_scope
 from fupin.core.errors import NotFound, PermissionDenied
 from fupin.registry.models import Household, Member
+
+READ_ONLY_MESSAGE = gettext_lazy("Your role may read this household but not change it.")
 
 
 def access_household_by_no(actor: Any, household_no: str, *, for_edit: bool = False) -> Household:
@@ -23,7 +27,7 @@ def access_household_by_no(actor: Any, household_no: str, *, for_edit: bool = Fa
     if household is None or not scope.can_see(household.division.path):
         raise NotFound
     if for_edit and not scope.can_edit(household.division.path):
-        raise PermissionDenied
+        raise PermissionDenied(str(READ_ONLY_MESSAGE))
     return household
 
 
@@ -40,5 +44,5 @@ def access_member_by_public_id(
     if member is None or not scope.can_see(member.household.division.path):
         raise NotFound
     if for_edit and not scope.can_edit(member.household.division.path):
-        raise PermissionDenied
+        raise PermissionDenied(str(READ_ONLY_MESSAGE))
     return member

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from fupin.accounts.scope import actor_scope
@@ -91,6 +91,17 @@ def _search_q(q: str) -> Q:
         return Q(household_no__startswith=q)
     by_member = Member.objects.filter(name=q, is_active=True).values("household_id")
     return Q(head_name__contains=q) | Q(pk__in=by_member)
+
+
+def active_member_counts(households: list[Household]) -> dict[int, int]:
+    """Active members per household, for a page of a list (one query)."""
+    rows = (
+        Member.objects.filter(household__in=[h.pk for h in households], is_active=True)
+        .values("household_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["household_id"]: row["n"] for row in rows}
 
 
 def latest_records(households: list[Household]) -> dict[int, YearlyRecord]:
