@@ -87,7 +87,7 @@ def test_create_user_command_reads_the_password_from_standard_input(division_tre
 
 def test_create_user_command_reports_a_bad_division(division_tree, monkeypatch):
     monkeypatch.setenv("FUPIN_PASSWORD", PASSWORD)
-    with pytest.raises(CommandError, match="division"):
+    with pytest.raises(CommandError, match="123456789012"):
         call_command("create_user", "u", "--role", "leader", "--division", "123456789012")
 
 
