@@ -48,7 +48,7 @@ bench: install
 	$(BIN)/python bench/bench_registry.py
 
 messages: install
-	cd fupin && ../$(BIN)/fupin makemessages -l zh_Hans --ignore=.venv && ../$(BIN)/fupin compilemessages
+	cd fupin && ../$(BIN)/fupin makemessages -l zh_Hans --ignore=.venv --ignore="*/tests/*" && ../$(BIN)/fupin compilemessages
 
 clean:
 	rm -rf $(VENV) build *.egg-info
