@@ -69,18 +69,16 @@ def test_interfaces_read_households_through_selectors_and_access(path):
 
 
 def test_no_fstring_sql():
-    offenders = []
-    for path in PACKAGE.rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in {"execute", "executemany", "raw"}
-                and node.args
-                and isinstance(node.args[0], ast.JoinedStr)
-            ):
-                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in {"execute", "executemany", "raw"}
+        and node.args
+        and isinstance(node.args[0], ast.JoinedStr)
+    ]
     assert offenders == []
 
 

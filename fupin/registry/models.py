@@ -9,7 +9,6 @@ from fupin.core.models import TimeStampedModel
 from fupin.divisions.models import Division
 
 
-
 class HouseholdQuerySet(models.QuerySet["Household"]):
     def in_divisions(self, divisions: models.QuerySet[Division]) -> "HouseholdQuerySet":
         return self.filter(division__in=divisions)
@@ -147,7 +146,9 @@ class YearlyRecord(TimeStampedModel):
     property_income = models.DecimalField(_("property income"), max_digits=12, decimal_places=2)
     transfer_income = models.DecimalField(_("transfer income"), max_digits=12, decimal_places=2)
     business_cost = models.DecimalField(_("business costs"), max_digits=12, decimal_places=2)
-    excluded_income = models.DecimalField(_("excluded income"), default=Decimal(0), max_digits=12, decimal_places=2)
+    excluded_income = models.DecimalField(
+        _("excluded income"), default=Decimal(0), max_digits=12, decimal_places=2
+    )
     farmland_mu = models.DecimalField(
         _("farmland (mu)"), max_digits=8, decimal_places=2, null=True, blank=True
     )

@@ -86,9 +86,9 @@ def test_embedded_default_needs_no_configuration(tmp_path):
 
 
 def test_every_configured_log_handler_masks_personal_data():
-    from django.conf import settings
+    from fupin.settings import LOGGING
 
-    for name, handler in settings.LOGGING["handlers"].items():
+    for name, handler in LOGGING["handlers"].items():
         assert "personal_data" in handler.get("filters", []), name
-    for name, logger in settings.LOGGING["loggers"].items():
+    for name, logger in LOGGING["loggers"].items():
         assert logger["handlers"], name
