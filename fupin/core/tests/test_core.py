@@ -92,3 +92,17 @@ def test_every_configured_log_handler_masks_personal_data():
         assert "personal_data" in handler.get("filters", []), name
     for name, logger in LOGGING["loggers"].items():
         assert logger["handlers"], name
+
+
+def test_pages_open_in_chinese_whatever_the_browser_asks_until_english_is_chosen(personas):
+    from django.test import Client
+
+    from conftest import PASSWORD
+
+    client = Client(headers={"accept-language": "en-US,en;q=0.9"})
+    page = client.get("/accounts/login/").content.decode()
+    assert "登录" in page
+    assert client.login(username="village_cadre_a1", password=PASSWORD)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/households/"})
+    page = client.get("/households/").content.decode()
+    assert "Households" in page

@@ -36,8 +36,8 @@ from fupin.registry.validation import id_error_message
 SOURCE = ChangeSource.command("test")
 LIST = "/api/v1/households/"
 # Query budgets, which must not grow with the number of households. List: token, filter code
-# lists (one query), scope, count, page, member counts, latest records.
-LIST_QUERIES = 7
+# lists (one query), scope, scope size, count, page, its divisions, member counts, latest records.
+LIST_QUERIES = 9
 # Detail: token, scope, household, members, records, code lists for the labels (one query).
 DETAIL_QUERIES = 6
 
