@@ -29,6 +29,7 @@ from fupin.accounts.models import User
 from fupin.accounts.roles import RankLevel, Role
 from fupin.accounts.services import user_create
 from fupin.core.audit import ChangeSource, audit_record
+from fupin.core.models import AuditEvent
 from fupin.divisions.models import Division, Level
 from fupin.divisions.services import divisions_load_csv
 from fupin.registry.models import Household, Member, YearlyRecord
@@ -365,6 +366,7 @@ def generate_demo(
             _stage(say, "households (write)", lambda: _write_households(hh, villages, mem, rec))
             _stage(say, "members (write)", lambda: _write_members(mem, hh, rec))
             _stage(say, "records (write)", lambda: _write_records(rec, hh))
+            _stage(say, "history (write)", lambda: _write_history(hh, villages, seed))
             _stage(say, "statistics", _analyze)
         city = Division.objects.get(code=CITY_CODE)
         result = DemoResult(
@@ -1100,6 +1102,32 @@ def _write_records(rec: dict[str, Any], hh: dict[str, Any]) -> dict[str, int]:
         r,
     )
     return {"count": r}
+
+
+def _write_history(hh: dict[str, Any], villages: _Villages, seed: int) -> dict[str, int]:
+    """One registration event per household, so each household's history says where it came from."""
+    n = len(hh["hh"])
+    paths = dict(Division.objects.filter(pk__in=villages.ids.tolist()).values_list("pk", "path"))
+    village_paths = np.array([paths[i] for i in villages.ids.tolist()], dtype=object)
+    after = json.dumps({"note": "synthetic demo data", "seed": seed}, ensure_ascii=False)
+    _insert(
+        AuditEvent,
+        {
+            "occurred_at": _now(),
+            "actor_username": "",
+            "action": "household.register",
+            "entity": "household",
+            "entity_key": hh["household_no"],
+            "household_no": hh["household_no"],
+            "division_path": village_paths[hh["village"]],
+            "before": "{}",
+            "after": after,
+            "source": AuditEvent.Source.COMMAND,
+            "source_detail": json.dumps({"command": "generate-demo"}),
+        },
+        n,
+    )
+    return {"count": n}
 
 
 def _analyze() -> str:

@@ -287,7 +287,9 @@ def test_one_audit_event_records_the_whole_generation(demo):
     assert event.after["households"] == HOUSEHOLDS
     assert event.after["seed"] == SEED
     assert event.source == "command"
-    assert not AuditEvent.objects.filter(action__startswith="household.").exists()
+    # Besides the one summary event, each household gets only its registration event.
+    assert AuditEvent.objects.filter(action__startswith="household.").count() == HOUSEHOLDS
+    assert not AuditEvent.objects.filter(action__startswith="member.").exists()
 
 
 def test_demo_accounts_sign_in_and_see_their_own_area(demo):
@@ -328,3 +330,19 @@ def test_the_command_prints_progress_and_the_accounts(db):
     assert "not generated again" in out.getvalue()
     call_command("generate_demo", households=30, replace=True, stdout=io.StringIO())
     assert Household.objects.count() == 30
+
+
+def test_each_demo_household_has_its_registration_in_the_history(transactional_db):
+    from fupin.core.models import AuditEvent
+    from fupin.registry.demo import generate_demo
+    from fupin.registry.models import Household
+
+    generate_demo(households=30, seed=7)
+    numbers = set(Household.objects.values_list("household_no", flat=True))
+    events = AuditEvent.objects.filter(action="household.register")
+    assert set(events.values_list("household_no", flat=True)) == numbers
+    event = events.first()
+    assert event is not None and event.source == "command" and event.after["seed"] == 7
+    assert event.division_path.endswith(
+        Household.objects.get(household_no=event.household_no).division.code + "/"
+    )
