@@ -132,3 +132,23 @@ def test_subtree_query_uses_the_path_index(tmp_path):
             cursor.execute("EXPLAIN " + sql, params)
             plan = " ".join(r[0] for r in cursor.fetchall())
             assert "Index" in plan, plan
+
+
+@pytest.mark.django_db
+def test_load_divisions_command_reports_located_errors_and_loads_with_validity(tmp_path):
+    import datetime as dt
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    bad = write(tmp_path, "code,name,level,parent_code\n371500000000,聊城市,city,\n3715,x,county,371500000000\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 error"):
+        call_command("load_divisions", str(bad), stderr=err)
+    assert "d.csv, row 3, column code" in err.getvalue()
+    assert Division.objects.count() == 0
+    good = write(tmp_path, "code,name,level,parent_code\n371500000000,聊城市,city,\n", "good.csv")
+    out = io.StringIO()
+    call_command("load_divisions", str(good), "--valid-from", "2019-01-01", stdout=out)
+    assert "1 created" in out.getvalue()
+    assert Division.objects.get().valid_from == dt.date(2019, 1, 1)

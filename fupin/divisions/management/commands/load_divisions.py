@@ -1,3 +1,4 @@
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,19 @@ class Command(BaseCommand):
             default=BUNDLED,
             help="CSV file (default: the bundled Liaocheng divisions down to townships)",
         )
+        parser.add_argument(
+            "--valid-from",
+            type=dt.date.fromisoformat,
+            default=None,
+            help="YYYY-MM-DD from which new divisions of this file are valid",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
         try:
-            result = divisions_load_csv(path)
+            result = divisions_load_csv(path, valid_from=options["valid_from"])
         except DivisionFileError as exc:
             for error in exc.errors:
                 self.stderr.write(str(error))
