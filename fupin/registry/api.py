@@ -69,13 +69,14 @@ from fupin.registry.validation import (
     MemberData,
     RecordData,
 )
+from fupin.registry.validation import RECORD_FIELDS as VALIDATED_RECORD_FIELDS
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 _D = TypeVar("_D", bound="DataclassInstance")
 
-RECORD_FIELDS = frozenset(f.name for f in fields(RecordData))
+RECORD_FIELDS = frozenset(VALIDATED_RECORD_FIELDS)
 
 
 # drf-spectacular leaves its extension registry hook (__init_subclass__) untyped.

@@ -21,7 +21,9 @@ from fupin.registry.pinyin import name_initials
 from fupin.registry.validation import (
     HOUSEHOLD_LISTS,
     HOUSEHOLD_NO,
+    MEMBER_FIELDS,
     MEMBER_LISTS,
+    RECORD_FIELDS,
     RECORD_LISTS,
     Errors,
     HouseholdData,
@@ -51,28 +53,7 @@ def household_snapshot(h: Household) -> dict[str, Any]:
 
 
 def member_snapshot(m: Member) -> dict[str, Any]:
-    fields = (
-        "name",
-        "id_number",
-        "sex",
-        "birth_date",
-        "relation",
-        "ethnicity",
-        "education",
-        "schooling",
-        "health",
-        "labour",
-        "work_place",
-        "work_months",
-        "basic_medical",
-        "critical_illness",
-        "pension",
-        "dibao",
-        "tekun",
-        "is_active",
-        "left_on",
-        "left_reason",
-    )
+    fields = (*MEMBER_FIELDS, "is_active", "left_on", "left_reason")
     snap = {f: getattr(m, f) for f in fields}
     snap["birth_date"] = m.birth_date.isoformat() if m.birth_date else None
     snap["left_on"] = m.left_on.isoformat() if m.left_on else None
@@ -81,22 +62,7 @@ def member_snapshot(m: Member) -> dict[str, Any]:
 
 
 def record_snapshot(r: YearlyRecord) -> dict[str, Any]:
-    fields = (
-        "survey_year",
-        "household_size",
-        "wage_income",
-        "business_income",
-        "property_income",
-        "transfer_income",
-        "business_cost",
-        "excluded_income",
-        "farmland_mu",
-        "housing_grade",
-        "safe_water",
-        "food_secure",
-        "clothing_secure",
-        "has_electricity",
-    )
+    fields = RECORD_FIELDS
     snap: dict[str, Any] = {}
     for f in fields:
         value = getattr(r, f)

@@ -6,7 +6,7 @@ every interface can show it at the field and imports can report it by column.
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -84,6 +84,10 @@ class RecordData:
     excluded_income: Decimal = Decimal(0)
     farmland_mu: Decimal | None = None
     has_electricity: bool | None = None
+
+
+MEMBER_FIELDS = tuple(f.name for f in fields(MemberData))
+RECORD_FIELDS = tuple(f.name for f in fields(RecordData))
 
 
 class Errors:
