@@ -141,7 +141,10 @@ def test_load_divisions_command_reports_located_errors_and_loads_with_validity(t
 
     from django.core.management import CommandError, call_command
 
-    bad = write(tmp_path, "code,name,level,parent_code\n371500000000,聊城市,city,\n3715,x,county,371500000000\n")
+    bad = write(
+        tmp_path,
+        "code,name,level,parent_code\n371500000000,聊城市,city,\n3715,x,county,371500000000\n",
+    )
     err = io.StringIO()
     with pytest.raises(CommandError, match="1 error"):
         call_command("load_divisions", str(bad), stderr=err)
