@@ -7,6 +7,9 @@ Django command of the same name with underscores.
 import os
 import sys
 
+# Commands whose name is a Python keyword live in modules with another name.
+ALIASES = {"import": "import_package", "export": "export_package"}
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fupin.settings")
@@ -15,7 +18,7 @@ def main() -> None:
     argv = list(sys.argv)
     argv[0] = "fupin"
     if len(argv) > 1 and not argv[1].startswith("-"):
-        argv[1] = argv[1].replace("-", "_")
+        argv[1] = ALIASES.get(argv[1], argv[1].replace("-", "_"))
     execute_from_command_line(argv)
 
 

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "fupin.divisions",
     "fupin.accounts",
     "fupin.registry",
+    "fupin.exchange",
 ]
 
 MIDDLEWARE = [

@@ -11,7 +11,7 @@ from django.apps import apps
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "fupin"
 # Layers from the bottom up (DESIGN.md); an app may point only at its own layer or below.
-LAYERS = ["core", "divisions", "accounts", "registry"]
+LAYERS = ["core", "divisions", "accounts", "registry", "exchange"]
 INTERFACE_FILES = ("views.py", "api.py", "openrosa.py")
 ORM_WRITES = {
     "save",
