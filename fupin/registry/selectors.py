@@ -207,6 +207,11 @@ def _record_label(key: str) -> str:
     return str(getattr(field, "verbose_name", key))
 
 
+def household_records(household: Household) -> list[YearlyRecord]:
+    """All yearly records of a household the caller already had access to, oldest first."""
+    return list(household.records.order_by("survey_year"))
+
+
 def household_members(household: Household) -> QuerySet[Member]:
     return household.members.order_by("-is_active", "id")
 

@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import prefetch_related_objects
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
@@ -41,14 +40,16 @@ from fupin.registry.forms import (
     record_initial,
     register_initial,
 )
-from fupin.registry.models import Household, Member, YearlyRecord
+from fupin.registry.models import Household, Member
 from fupin.registry.selectors import (
+    active_member_counts,
     audit_event_list,
     audit_event_view,
     household_before_after,
     household_history,
     household_list,
     household_members,
+    household_records,
     latest_records,
 )
 from fupin.registry.services import (
@@ -84,16 +85,6 @@ def _member(request: HttpRequest, household: Household, public_id: str) -> Membe
     if member.household_id != household.pk:
         raise Http404
     return member
-
-
-# Reads through the relations of households the actor was already allowed to see.
-def _household_records(household: Household) -> list[YearlyRecord]:
-    return list(household.records.order_by("survey_year"))
-
-
-def _active_member_counts(households: list[Household]) -> dict[int, int]:
-    prefetch_related_objects(households, "members")  # one query for the whole page
-    return {h.pk: sum(1 for m in h.members.all() if m.is_active) for h in households}
 
 
 def _show_service_errors(
@@ -148,7 +139,7 @@ def household_list_view(request: HttpRequest) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     households: list[Household] = list(page.object_list)
     latest = latest_records(households)
-    counts = _active_member_counts(households)
+    counts = active_member_counts(households)
     scope = actor_scope(request.user)
     rows = [
         {
@@ -191,7 +182,7 @@ def household_detail_view(request: HttpRequest, household_no: str) -> HttpRespon
         "active_members": [m for m in members if m.is_active],
         "former_members": [m for m in members if not m.is_active],
         "comparison": household_before_after(household),
-        "records": _household_records(household),
+        "records": household_records(household),
         "history": household_history(actor=request.user, household=household),
         "personal": scope.can_see_personal_data(path),
         "can_edit": scope.can_edit(path),
@@ -382,7 +373,7 @@ def record_edit_view(
     request: HttpRequest, household_no: str, year: int | None = None
 ) -> HttpResponse:
     household = _household(request, household_no, for_edit=True)
-    records = _household_records(household)
+    records = household_records(household)
     initial: dict[str, Any] = {"excluded_income": Decimal(0)}
     if year is not None:
         record = next((r for r in records if r.survey_year == year), None)
