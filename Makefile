@@ -46,6 +46,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/bench_registry.py
+	$(BIN)/python bench/bench_export.py
 
 messages: install
 	cd fupin && ../$(BIN)/fupin makemessages -l zh_Hans --ignore=.venv --ignore="*/tests/*" && ../$(BIN)/fupin compilemessages

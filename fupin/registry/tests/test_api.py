@@ -1135,7 +1135,11 @@ def test_schema_documents_every_endpoint_with_request_and_response_bodies(api):
 
     assert response.status_code == 200
     schema = response.json()
-    paths = {path: set(ops) - {"parameters"} for path, ops in schema["paths"].items()}
+    paths = {
+        path: set(ops) - {"parameters"}
+        for path, ops in schema["paths"].items()
+        if path.startswith("/api/v1/households")
+    }
     assert paths == DOCUMENTED
     for path, methods in DOCUMENTED.items():
         for method in methods:
