@@ -377,7 +377,11 @@ class Cells:
             cell = cache.get(raw)
             if cell is None:
                 codes = json.loads(raw) if isinstance(raw, str | bytes) else raw or []
-                joined_labels = "、".join(causes.label(str(code)) for code in codes)
+                # The exchange format is always Chinese, whatever language is active.
+                joined_labels = "、".join(
+                    causes.codes[str(code)].label_zh if str(code) in causes.codes else str(code)
+                    for code in codes
+                )
                 text = self.python_text(index, joined_labels) if joined_labels else ""
                 cell = text.encode("utf-8")
                 if isinstance(raw, str | bytes):

@@ -792,3 +792,18 @@ def test_fupin_export_exits_non_zero_on_errors(tmp_path):
     )
     assert done.returncode != 0
     assert "不存在" in done.stderr
+
+
+def test_labels_stay_chinese_when_the_interface_is_english(personas, tmp_path):
+    from django.utils import translation
+
+    from fupin.exchange.exporting import export_registry
+    from fupin.registry.tests.factories import register_household
+
+    register_household(
+        personas["village_cadre_a1"], household_no="EN-1", other_causes=["lack_funds"]
+    )
+    with translation.override("en"):
+        export_registry(tmp_path / "en", actor=None, fmt="csv")
+    text = (tmp_path / "en" / "households.csv").read_text(encoding="utf-8-sig")
+    assert "缺资金" in text and "因病" in text and "Lack of funds" not in text
