@@ -24,8 +24,14 @@ demo: install
 	$(BIN)/fupin collectstatic --noinput --verbosity 0
 	$(BIN)/fupin load-divisions
 	$(BIN)/fupin generate-demo --households $(DEMO_HOUSEHOLDS) --seed $(DEMO_SEED) --if-empty
+	$(BIN)/fupin generate-demo-assistance --seed $(DEMO_SEED) --if-empty
+	$(BIN)/fupin generate-demo-pairing --seed $(DEMO_SEED) --if-empty
+	$(BIN)/fupin generate-demo-procedures --seed $(DEMO_SEED) --if-empty
 	@echo "Fupin is serving at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	$(BIN)/fupin runserver $(HOST):$(PORT) --noreload
+	@# The job worker (imports, exports) runs beside the server and stops with it.
+	$(BIN)/fupin run-jobs & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	FUPIN_JOBS_AUTOSTART=false $(BIN)/fupin runserver $(HOST):$(PORT) --noreload
 
 serve: install
 	$(BIN)/fupin runserver $(HOST):$(PORT)
@@ -47,9 +53,13 @@ format: install
 bench: install
 	$(BIN)/python bench/bench_registry.py
 	$(BIN)/python bench/bench_export.py
+	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_assistance.py
+	$(BIN)/python bench/bench_pairing.py
+	$(BIN)/python bench/bench_policy.py
 
 messages: install
-	cd fupin && ../$(BIN)/fupin makemessages -l zh_Hans --ignore=.venv --ignore="*/tests/*" && ../$(BIN)/fupin compilemessages
+	cd fupin && ../$(BIN)/fupin makemessages -l zh_Hans --no-location --ignore=.venv --ignore="*/tests/*" && ../$(BIN)/fupin compilemessages
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -6,4 +6,9 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file: the CSP forbids inline scripts.
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("fupin.registry.api_urls")),
+    path("", include("fupin.policy.api_urls")),
+    path("", include("fupin.assistance.api_urls")),
+    path("", include("fupin.exchange.api_urls")),
+    path("", include("fupin.pairing.api_urls")),
+    path("", include("fupin.procedures.api_urls")),
 ]

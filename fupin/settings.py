@@ -10,6 +10,12 @@ Environment variables:
     FUPIN_ALLOWED_HOSTS   comma-separated host names (default: localhost,127.0.0.1)
     FUPIN_DEBUG           true/false (default false)
     FUPIN_SECURE_COOKIES  true/false: cookies only over HTTPS (default: true unless debug)
+    FUPIN_PHOTO_MAX_BYTES    largest evidence photo in bytes (default 8 MiB)
+    FUPIN_UPLOAD_MAX_BYTES   largest import upload in bytes (default 512 MiB)
+    FUPIN_IMPORT_MAX_UNCOMPRESSED_BYTES  what an import package may unpack to (default 2 GiB)
+    FUPIN_IMPORT_MAX_COMPRESSION_RATIO   largest compression ratio of a package member (1000)
+    FUPIN_JOBS_AUTOSTART     true/false: web processes run queued jobs in a thread (default true)
+    FUPIN_JOB_STALE_SECONDS  a running job without heartbeat for this long is re-run (default 60)
 """
 
 import secrets
@@ -93,7 +99,11 @@ INSTALLED_APPS = [
     "fupin.divisions",
     "fupin.accounts",
     "fupin.registry",
+    "fupin.policy",
+    "fupin.assistance",
+    "fupin.pairing",
     "fupin.exchange",
+    "fupin.procedures",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +189,29 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Largest evidence photo accepted (assistance measures and projects), in bytes.
+PHOTO_MAX_BYTES = env_int("FUPIN_PHOTO_MAX_BYTES", default=8 * 1024 * 1024, minimum=1024)
+# Largest exchange package (one file, or both CSV files together) accepted for import through the
+# web or the API, in bytes.
+UPLOAD_MAX_BYTES = env_int("FUPIN_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024, minimum=1024)
+# ZIP bomb caps for import packages (an XLSX workbook or a ZIP of CSV files): the bytes all its
+# members may unpack to (declared and actually read), and the largest compression ratio of one.
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int(
+    "FUPIN_IMPORT_MAX_UNCOMPRESSED_BYTES",
+    default=2 * 1024**3,
+    minimum=1024 * 1024,
+    maximum=1024**4,
+)
+IMPORT_MAX_COMPRESSION_RATIO = env_int(
+    "FUPIN_IMPORT_MAX_COMPRESSION_RATIO", default=1000, minimum=10, maximum=100_000
+)
+
+# Background jobs (imports, exports): the database is the queue and `fupin run-jobs` works it.
+# With JOBS_AUTOSTART a web process that queues a job also starts a worker thread if it has none,
+# so `fupin runserver` alone runs jobs. A running job whose worker sent no heartbeat for
+# JOB_STALE_SECONDS is queued again and re-run (imports are idempotent and applied per unit).
+JOBS_AUTOSTART = env_bool("FUPIN_JOBS_AUTOSTART", default=True)
+JOB_STALE_SECONDS = env_int("FUPIN_JOB_STALE_SECONDS", default=60, minimum=5, maximum=86400)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

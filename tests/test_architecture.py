@@ -11,7 +11,17 @@ from django.apps import apps
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "fupin"
 # Layers from the bottom up (DESIGN.md); an app may point only at its own layer or below.
-LAYERS = ["core", "divisions", "accounts", "registry", "exchange"]
+LAYERS = [
+    "core",
+    "divisions",
+    "accounts",
+    "registry",
+    "policy",
+    "assistance",
+    "pairing",
+    "exchange",
+    "procedures",
+]
 INTERFACE_FILES = ("views.py", "api.py", "openrosa.py")
 ORM_WRITES = {
     "save",

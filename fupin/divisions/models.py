@@ -56,6 +56,11 @@ class Division(models.Model):
     path = models.CharField(_("path"), max_length=160, unique=True)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    # 农村户籍人口: the denominator of the poverty incidence (贫困发生率, domain.md §5.1). Kept on
+    # villages; a township's or county's figure is the sum over its villages.
+    rural_population = models.PositiveIntegerField(
+        _("registered rural population"), null=True, blank=True
+    )
 
     objects = DivisionQuerySet.as_manager()
 

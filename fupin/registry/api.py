@@ -7,7 +7,7 @@ not edit gets 403), parses the body with an input serializer, calls one service 
 errors become 400 answers keyed by field (``fupin.core.api.exception_handler``).
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,15 +17,21 @@ from django.urls import reverse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status, viewsets
-from rest_framework.parsers import BaseParser, JSONParser
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fupin.accounts.scope import actor_scope
+from fupin.core.api import (
+    ERRORS,
+    FIELD_ERRORS,
+    READ_ERRORS,
+    JsonApi,
+    parse_input,
+    valid_filters,
+)
 from fupin.core.audit import ChangeSource
 from fupin.core.code_lists import code_lists
 from fupin.core.errors import NotFound
@@ -40,7 +46,6 @@ from fupin.registry.selectors import (
     latest_records,
 )
 from fupin.registry.serializers import (
-    ErrorOutputSerializer,
     HouseholdDetailOutputSerializer,
     HouseholdListOutputSerializer,
     HouseholdRegisterInputSerializer,
@@ -120,49 +125,10 @@ FILTERS = [
     ),
     OpenApiParameter("ordering", OpenApiTypes.STR, enum=list(ORDERINGS), default="household_no"),
 ]
-FIELD_ERRORS = OpenApiResponse(
-    {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-    description="Field errors: `{field: [message, …]}`; nested fields as `members.0.id_number`.",
-)
-ERRORS: dict[int, Any] = {
-    400: FIELD_ERRORS,
-    401: OpenApiResponse(ErrorOutputSerializer, description="not authenticated"),
-    403: OpenApiResponse(ErrorOutputSerializer, description="the role may read but not edit"),
-    404: OpenApiResponse(
-        ErrorOutputSerializer, description="missing, or outside the actor's area (the same answer)"
-    ),
-}
-READ_ERRORS = {code: ERRORS[code] for code in (401, 404)}
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers: parsing, error keys and output context
-
-
-def _flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors as one level: ``{"members": [{}, {"sex": […]}]}`` → ``members.1.sex``."""
-    out: dict[str, list[str]] = {}
-    if isinstance(errors, Mapping):
-        for key, value in errors.items():
-            nested = prefix if key == "non_field_errors" and prefix else f"{prefix}{key}."
-            out.update(_flatten_errors(value, nested))
-    elif isinstance(errors, list) and all(isinstance(e, str) for e in errors):
-        out[prefix.rstrip(".") or "non_field_errors"] = [str(e) for e in errors]
-    elif isinstance(errors, list):
-        for index, value in enumerate(errors):
-            out.update(_flatten_errors(value, f"{prefix}{index}."))
-    else:
-        out[prefix.rstrip(".") or "non_field_errors"] = [str(errors)]
-    return out
-
-
-def _parse(
-    serializer_class: type[serializers.Serializer[Any]], data: Any, *, partial: bool = False
-) -> dict[str, Any]:
-    serializer = serializer_class(data=data, partial=partial)
-    if not serializer.is_valid():
-        raise exceptions.ValidationError(_flatten_errors(serializer.errors))
-    return dict(serializer.validated_data)
 
 
 @contextmanager
@@ -218,14 +184,6 @@ def _household_member(request: Request, household_no: str, public_id: str) -> Me
     return member
 
 
-class JsonApi:
-    """JSON in and out: bodies nest (members, the first record), and the browsable API's inline
-    scripts would break under the CSP."""
-
-    parser_classes: Sequence[type[BaseParser]] = [JSONParser]
-    renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer]
-
-
 # ---------------------------------------------------------------------------------------------
 # Households
 
@@ -243,8 +201,7 @@ class HouseholdViewSet(JsonApi, viewsets.GenericViewSet[Household]):
     )
     def list(self, request: Request) -> Response:
         form = HouseholdFilterForm(request.query_params)
-        if not form.is_valid():
-            raise DjangoValidationError(form.errors.as_data())
+        valid_filters(form)
         households = household_list(actor=request.user, filters=form.to_filters())
         page = list(self.paginate_queryset(households) or [])
         counts = active_member_counts(page)
@@ -259,7 +216,7 @@ class HouseholdViewSet(JsonApi, viewsets.GenericViewSet[Household]):
         responses={201: HouseholdDetailOutputSerializer, **ERRORS},
     )
     def create(self, request: Request) -> Response:
-        values = _parse(HouseholdRegisterInputSerializer, request.data)
+        values = parse_input(HouseholdRegisterInputSerializer, request.data)
         members = [MemberData(**m) for m in values.pop("members")]
         record = RecordData(**values.pop("record"))
         household_no = values.pop("household_no")
@@ -312,7 +269,7 @@ class HouseholdViewSet(JsonApi, viewsets.GenericViewSet[Household]):
 
     def _update(self, request: Request, household_no: str, *, partial: bool) -> Response:
         household = access_household_by_no(request.user, household_no, for_edit=True)
-        values = _parse(HouseholdUpdateInputSerializer, request.data, partial=partial)
+        values = parse_input(HouseholdUpdateInputSerializer, request.data, partial=partial)
         if partial:
             current = _current(HouseholdData, household, division_code=household.division.code)
             data = replace(current, **values)
@@ -338,7 +295,7 @@ class MemberAddApi(JsonApi, APIView):
     )
     def post(self, request: Request, household_no: str) -> Response:
         household = access_household_by_no(request.user, household_no, for_edit=True)
-        data = MemberData(**_parse(MemberInputSerializer, request.data))
+        data = MemberData(**parse_input(MemberInputSerializer, request.data))
         member = member_add(
             actor=request.user, source=ChangeSource.api(), household=household, data=data
         )
@@ -356,7 +313,7 @@ class MemberUpdateApi(JsonApi, APIView):
     )
     def patch(self, request: Request, household_no: str, public_id: str) -> Response:
         member = _household_member(request, household_no, public_id)
-        values = _parse(MemberInputSerializer, request.data, partial=True)
+        values = parse_input(MemberInputSerializer, request.data, partial=True)
         data = replace(_current(MemberData, member), **values)
         member = member_update(
             actor=request.user, source=ChangeSource.api(), member=member, data=data
@@ -375,7 +332,7 @@ class MemberLeaveApi(JsonApi, APIView):
     )
     def post(self, request: Request, household_no: str, public_id: str) -> Response:
         member = _household_member(request, household_no, public_id)
-        values = _parse(MemberLeaveInputSerializer, request.data)
+        values = parse_input(MemberLeaveInputSerializer, request.data)
         with _error_keys({"left_reason": "reason"}):
             member = member_leave(
                 actor=request.user,
@@ -399,7 +356,7 @@ class MemberMoveApi(JsonApi, APIView):
     )
     def post(self, request: Request, household_no: str, public_id: str) -> Response:
         member = _household_member(request, household_no, public_id)
-        values = _parse(MemberMoveInputSerializer, request.data)
+        values = parse_input(MemberMoveInputSerializer, request.data)
         target = access_household_by_no(request.user, values["to_household_no"], for_edit=True)
         with _error_keys({"household_no": "to_household_no"}):
             moved = member_move(
@@ -422,7 +379,7 @@ class RecordSaveApi(JsonApi, APIView):
     )
     def put(self, request: Request, household_no: str, year: int) -> Response:
         household = access_household_by_no(request.user, household_no, for_edit=True)
-        data = RecordData(survey_year=year, **_parse(RecordInputSerializer, request.data))
+        data = RecordData(survey_year=year, **parse_input(RecordInputSerializer, request.data))
         exists = household.records.filter(survey_year=year).exists()
         record = record_save(
             actor=request.user, source=ChangeSource.api(), household=household, data=data

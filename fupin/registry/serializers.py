@@ -16,6 +16,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+# ErrorOutputSerializer now lives with the API plumbing; importable from here as before.
+from fupin.core.api import ErrorOutputSerializer as ErrorOutputSerializer  # noqa: PLC0414
 from fupin.core.code_lists import CodeList
 from fupin.core.masking import mask_mapping
 from fupin.divisions.models import Division
@@ -199,12 +201,6 @@ class HouseholdDetailOutputSerializer(serializers.ModelSerializer[Household]):
         if not _may_see_personal_data(self, instance.division.path):
             data = mask_mapping(data)
         return data
-
-
-class ErrorOutputSerializer(serializers.Serializer[Any]):
-    """The body of 401, 403 and 404 answers."""
-
-    detail = serializers.CharField()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,22 +9,28 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from fupin.accounts.roles import EDITOR_ROLES
 from fupin.accounts.scope import actor_scope
-from fupin.core import errors
 from fupin.core.audit import ChangeSource
 from fupin.core.code_lists import code_lists
+from fupin.core.views import (
+    Fieldsets,
+    access_or_404,
+    form_page,
+    post_data,
+    save_valid_form,
+    saved_redirect,
+)
 from fupin.registry.access import access_household_by_no, access_member_by_public_id
 from fupin.registry.filters import HouseholdFilterForm
 from fupin.registry.forms import (
@@ -67,39 +73,18 @@ LIST_CODE_LISTS = ("status", "category", "main_cause")
 
 
 def _household(request: HttpRequest, household_no: str, *, for_edit: bool = False) -> Household:
-    try:
-        return access_household_by_no(request.user, household_no, for_edit=for_edit)
-    except errors.NotFound:
-        raise Http404 from None
-    except errors.PermissionDenied:
-        raise PermissionDenied from None
+    return access_or_404(access_household_by_no, request.user, household_no, for_edit=for_edit)
 
 
 def _member(request: HttpRequest, household: Household, public_id: str) -> Member:
-    try:
-        member = access_member_by_public_id(request.user, public_id, for_edit=True)
-    except errors.NotFound:
-        raise Http404 from None
-    except errors.PermissionDenied:
-        raise PermissionDenied from None
+    member = access_or_404(access_member_by_public_id, request.user, public_id, for_edit=True)
     if member.household_id != household.pk:
         raise Http404
     return member
 
 
-def _show_service_errors(
-    form: Form, error: ValidationError, rename: Callable[[str], str] | None = None
-) -> None:
-    """Put a service's errors at the form's fields (``members.0.id_number`` → ``id_number``)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for key, field_errors in error.error_dict.items():
-        name = rename(key) if rename else key
-        form.add_error(name if name in form.fields else None, field_errors)
-
-
 def _register_field(key: str) -> str:
+    """A service's error key as the register form's field (``members.0.id_number`` → ``id_number``)."""
     if key.startswith("members."):
         return key.split(".", 2)[2]
     return {"division_code": "division", "members": "relation"}.get(key, key)
@@ -195,18 +180,56 @@ def _form_page(
     request: HttpRequest,
     form: Form,
     *,
-    fieldsets: list[tuple[Any, tuple[str, ...]]],
+    title: str,
+    fieldsets: Fieldsets,
+    household: Household | None = None,
+    cancel_url: str = "",
     **context: Any,
 ) -> HttpResponse:
-    sections = [(legend, [form[name] for name in names]) for legend, names in fieldsets]
-    return render(
-        request, "registry/form_page.html", {"form": form, "fieldsets": sections, **context}
+    """A registry form page: Households › the household; Cancel goes back to the household."""
+    breadcrumbs = [(reverse("registry:household-list"), _("Households"))]
+    if household is not None:
+        cancel_url = reverse("registry:household-detail", args=[household.household_no])
+        breadcrumbs.append((cancel_url, household.household_no))
+    return form_page(
+        request,
+        form,
+        title=title,
+        breadcrumbs=breadcrumbs,
+        cancel_url=cancel_url,
+        fieldsets=fieldsets,
+        household=household,
+        **context,
     )
 
 
+def _posted(request: HttpRequest) -> QueryDict | None:
+    """The form data of a POST; ``None`` (an unbound form) otherwise."""
+    return post_data(request)
+
+
+def _household_form(
+    request: HttpRequest,
+    household: Household,
+    form: Form,
+    *,
+    title: str,
+    fieldsets: Fieldsets,
+    save: Callable[[], object],
+    rename: Callable[[str], str] | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    """A form page of one household: a valid form runs ``save``, then shows the household."""
+    response = save_valid_form(form, save, lambda saved: _saved(request, household), rename=rename)
+    if response is not None:
+        return response
+    return _form_page(request, form, title=title, fieldsets=fieldsets, household=household, **extra)
+
+
 def _saved(request: HttpRequest, household: Household) -> HttpResponseRedirect:
-    messages.success(request, _("Saved."))
-    return redirect("registry:household-detail", household_no=household.household_no)
+    return saved_redirect(
+        request, reverse("registry:household-detail", args=[household.household_no])
+    )
 
 
 @login_required
@@ -218,20 +241,21 @@ def household_register_view(request: HttpRequest) -> HttpResponse:
         form = RegisterForm(actor=request.user, initial=register_initial())
     else:
         form = RegisterForm(request.POST, actor=request.user)
-        if form.is_valid():
-            try:
-                household = household_register(
-                    actor=request.user,
-                    source=ChangeSource.web(),
-                    household=form.household_data(),
-                    members=[form.member_data()],
-                    record=form.record_data(household_size=1),
-                    household_no=(form.cleaned_data.get("household_no") or "").strip(),
-                )
-            except ValidationError as exc:
-                _show_service_errors(form, exc, _register_field)
-            else:
-                return _saved(request, household)
+        response = save_valid_form(
+            form,
+            lambda: household_register(
+                actor=request.user,
+                source=ChangeSource.web(),
+                household=form.household_data(),
+                members=[form.member_data()],
+                record=form.record_data(household_size=1),
+                household_no=(form.cleaned_data.get("household_no") or "").strip(),
+            ),
+            lambda household: _saved(request, household),
+            rename=_register_field,
+        )
+        if response is not None:
+            return response
     return _form_page(
         request,
         form,
@@ -249,28 +273,22 @@ def household_register_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def household_edit_view(request: HttpRequest, household_no: str) -> HttpResponse:
     household = _household(request, household_no, for_edit=True)
-    if request.method != "POST":
-        form = HouseholdForm(actor=request.user, initial=household_initial(household))
-    else:
-        form = HouseholdForm(request.POST, actor=request.user, initial=household_initial(household))
-        if form.is_valid():
-            try:
-                household_update(
-                    actor=request.user,
-                    source=ChangeSource.web(),
-                    household=household,
-                    data=form.household_data(),
-                )
-            except ValidationError as exc:
-                _show_service_errors(form, exc, _household_field)
-            else:
-                return _saved(request, household)
-    return _form_page(
+    form = HouseholdForm(
+        post_data(request), actor=request.user, initial=household_initial(household)
+    )
+    return _household_form(
         request,
+        household,
         form,
         title=_("Edit household %(no)s") % {"no": household.household_no},
-        household=household,
         fieldsets=[(None, HouseholdForm.household_fields)],
+        rename=_household_field,
+        save=lambda: household_update(
+            actor=request.user,
+            source=ChangeSource.web(),
+            household=household,
+            data=form.household_data(),
+        ),
     )
 
 
@@ -278,28 +296,19 @@ def household_edit_view(request: HttpRequest, household_no: str) -> HttpResponse
 @require_http_methods(["GET", "POST"])
 def member_add_view(request: HttpRequest, household_no: str) -> HttpResponse:
     household = _household(request, household_no, for_edit=True)
-    if request.method != "POST":
-        form = MemberForm(actor=request.user)
-    else:
-        form = MemberForm(request.POST, actor=request.user)
-        if form.is_valid():
-            try:
-                member_add(
-                    actor=request.user,
-                    source=ChangeSource.web(),
-                    household=household,
-                    data=form.member_data(),
-                )
-            except ValidationError as exc:
-                _show_service_errors(form, exc)
-            else:
-                return _saved(request, household)
-    return _form_page(
+    form = MemberForm(post_data(request), actor=request.user)
+    return _household_form(
         request,
+        household,
         form,
         title=_("Add a member to household %(no)s") % {"no": household.household_no},
-        household=household,
         fieldsets=[(None, MemberForm.member_fields)],
+        save=lambda: member_add(
+            actor=request.user,
+            source=ChangeSource.web(),
+            household=household,
+            data=form.member_data(),
+        ),
     )
 
 
@@ -308,29 +317,19 @@ def member_add_view(request: HttpRequest, household_no: str) -> HttpResponse:
 def member_edit_view(request: HttpRequest, household_no: str, public_id: str) -> HttpResponse:
     household = _household(request, household_no, for_edit=True)
     member = _member(request, household, public_id)
-    initial = member_initial(member)
-    if request.method != "POST":
-        form = MemberForm(actor=request.user, initial=initial)
-    else:
-        form = MemberForm(request.POST, actor=request.user, initial=initial)
-        if form.is_valid():
-            try:
-                member_update(
-                    actor=request.user,
-                    source=ChangeSource.web(),
-                    member=member,
-                    data=form.member_data(),
-                )
-            except ValidationError as exc:
-                _show_service_errors(form, exc)
-            else:
-                return _saved(request, household)
-    return _form_page(
+    form = MemberForm(post_data(request), actor=request.user, initial=member_initial(member))
+    return _household_form(
         request,
+        household,
         form,
         title=_("Edit member %(name)s") % {"name": member.name},
-        household=household,
         fieldsets=[(None, MemberForm.member_fields)],
+        save=lambda: member_update(
+            actor=request.user,
+            source=ChangeSource.web(),
+            member=member,
+            data=form.member_data(),
+        ),
     )
 
 
@@ -339,31 +338,22 @@ def member_edit_view(request: HttpRequest, household_no: str, public_id: str) ->
 def member_leave_view(request: HttpRequest, household_no: str, public_id: str) -> HttpResponse:
     household = _household(request, household_no, for_edit=True)
     member = _member(request, household, public_id)
-    if request.method != "POST":
-        form = LeaveForm()
-    else:
-        form = LeaveForm(request.POST)
-        if form.is_valid():
-            try:
-                member_leave(
-                    actor=request.user,
-                    source=ChangeSource.web(),
-                    member=member,
-                    reason=form.cleaned_data["left_reason"],
-                    left_on=form.cleaned_data["left_on"],
-                )
-            except ValidationError as exc:
-                _show_service_errors(form, exc)
-            else:
-                return _saved(request, household)
-    return _form_page(
+    form = LeaveForm(post_data(request))
+    return _household_form(
         request,
+        household,
         form,
         title=_("%(name)s leaves household %(no)s")
         % {"name": member.name, "no": household.household_no},
-        household=household,
         fieldsets=[(None, ("left_reason", "left_on"))],
         submit_label=_("Record leaving"),
+        save=lambda: member_leave(
+            actor=request.user,
+            source=ChangeSource.web(),
+            member=member,
+            reason=form.cleaned_data["left_reason"],
+            left_on=form.cleaned_data["left_on"],
+        ),
     )
 
 
@@ -383,37 +373,29 @@ def record_edit_view(
     elif records:
         initial = {**record_initial(records[-1]), "survey_year": records[-1].survey_year + 1}
     size = sum(1 for m in household_members(household) if m.is_active)
-    form = RecordForm(
-        request.POST if request.method == "POST" else None, actor=request.user, initial=initial
-    )
+    form = RecordForm(post_data(request), actor=request.user, initial=initial)
     if year is not None:
         # The year of an existing record is part of its address, not an input.
         form.fields["survey_year"].disabled = True
-    if form.is_bound and form.is_valid():
-        try:
-            record_save(
-                actor=request.user,
-                source=ChangeSource.web(),
-                household=household,
-                data=form.record_data(household_size=size),
-            )
-        except ValidationError as exc:
-            _show_service_errors(form, exc)
-        else:
-            return _saved(request, household)
     title = (
         _("Yearly record %(year)s of household %(no)s")
         % {"year": year, "no": household.household_no}
         if year is not None
         else _("New yearly record of household %(no)s") % {"no": household.household_no}
     )
-    return _form_page(
+    return _household_form(
         request,
+        household,
         form,
         title=title,
-        household=household,
         fieldsets=[(None, RecordForm.record_fields)],
         note=_("Household size: %(n)s (the household's current members).") % {"n": size},
+        save=lambda: record_save(
+            actor=request.user,
+            source=ChangeSource.web(),
+            household=household,
+            data=form.record_data(household_size=size),
+        ),
     )
 
 

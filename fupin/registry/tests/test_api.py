@@ -1140,7 +1140,8 @@ def test_schema_documents_every_endpoint_with_request_and_response_bodies(api):
         for path, ops in schema["paths"].items()
         if path.startswith("/api/v1/households")
     }
-    assert paths == DOCUMENTED
+    # The registry's own endpoints; apps above it add their own household paths.
+    assert {path: paths.get(path) for path in DOCUMENTED} == DOCUMENTED
     for path, methods in DOCUMENTED.items():
         for method in methods:
             operation = schema["paths"][path][method]

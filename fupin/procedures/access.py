@@ -1,0 +1,42 @@
+"""The one door to a single case or attachment: missing and out-of-scope answer the same
+NotFound."""
+
+import uuid
+from typing import Any
+
+from fupin.accounts.scope import actor_scope
+from fupin.core.errors import NotFound
+from fupin.procedures.models import Attachment, Case
+
+
+def _uuid(value: str | uuid.UUID) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound from None
+
+
+def access_case(actor: Any, public_id: str | uuid.UUID) -> Case:
+    key = _uuid(public_id)
+    scope = actor_scope(actor)
+    case = (
+        Case.objects.select_related("household", "division").filter(public_id=key).first()
+        if not scope.is_empty
+        else None
+    )
+    if case is None or not scope.can_see(case.division.path):
+        raise NotFound
+    return case
+
+
+def access_attachment(actor: Any, public_id: str | uuid.UUID) -> Attachment:
+    key = _uuid(public_id)
+    scope = actor_scope(actor)
+    attachment = (
+        Attachment.objects.select_related("case__division").filter(public_id=key).first()
+        if not scope.is_empty
+        else None
+    )
+    if attachment is None or not scope.can_see(attachment.case.division.path):
+        raise NotFound
+    return attachment

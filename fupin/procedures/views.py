@@ -1,0 +1,351 @@
+"""The procedure pages: the cases of the actor's area with a batch form, a case's page with its
+timeline, comments, attachments, the household's rule results and the actions the actor may take.
+
+Thin: parse, call an access function, selector or service, render. A case outside the actor's
+area answers 404 like a missing one.
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from fupin.accounts.scope import actor_scope
+from fupin.core import errors
+from fupin.core.audit import ChangeSource
+from fupin.procedures.access import access_attachment, access_case
+from fupin.procedures.definitions import CHANNELS, PROCEDURES
+from fupin.procedures.forms import (
+    AttachmentForm,
+    BatchForm,
+    CaseFilterForm,
+    CaseOpenForm,
+    CommentForm,
+    ObjectionForm,
+    ResolveForm,
+    TransitionForm,
+)
+from fupin.procedures.models import Case
+from fupin.procedures.selectors import CaseFilters, case_list, case_timeline, cases_by_ids
+from fupin.procedures.services import (
+    NotAllowed,
+    PublicityCache,
+    Refused,
+    allowed_actions,
+    attachment_add,
+    attachment_path,
+    can_object,
+    can_resolve,
+    case_batch_transition,
+    case_open,
+    case_transition,
+    comment_add,
+    objection_raise,
+    objection_resolve,
+    publicity_ends,
+)
+from fupin.registry.access import access_household_by_no
+
+PAGE_SIZE = 50
+
+
+def _case(request: HttpRequest, case_id: Any) -> Case:
+    try:
+        return access_case(request.user, case_id)
+    except errors.NotFound:
+        raise Http404 from None
+
+
+def _report(request: HttpRequest, error: Exception) -> None:
+    if isinstance(error, ValidationError):
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.error(request, str(error))
+
+
+@login_required
+@require_GET
+def case_list_view(request: HttpRequest) -> HttpResponse:
+    form = CaseFilterForm(request.GET or None)
+    filters = CaseFilters()
+    if form.is_valid():
+        filters = CaseFilters(**form.cleaned_data)
+    page = Paginator(case_list(actor=request.user, filters=filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    cache: PublicityCache = {}
+    rows = [
+        {
+            "case": c,
+            "definition": PROCEDURES[c.procedure],
+            "state_label": PROCEDURES[c.procedure].state_label(c.state),
+            "actions": allowed_actions(request.user, c, cache),
+        }
+        for c in page
+    ]
+    return render(
+        request,
+        "procedures/case_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "batch_form": BatchForm(),
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def case_batch_view(request: HttpRequest) -> HttpResponse:
+    form = BatchForm(request.POST)
+    ids = request.POST.getlist("cases")
+    if not form.is_valid() or not ids:
+        messages.error(request, _("Choose the cases and the action."))
+        return redirect("procedures:case-list")
+    cases = cases_by_ids(actor=request.user, public_ids=ids)
+    results = case_batch_transition(
+        actor=request.user,
+        source=ChangeSource.web(),
+        cases=cases,
+        action=form.cleaned_data["action"],
+        comment=form.cleaned_data["comment"],
+        all_or_nothing=form.cleaned_data["all_or_nothing"],
+    )
+    done = sum(1 for r in results if r.ok)
+    messages.success(
+        request, _("%(done)s of %(total)s cases done.") % {"done": done, "total": len(ids)}
+    )
+    for r in results:
+        if not r.ok:
+            messages.error(request, f"{r.public_id[:8]}: {r.message}")
+    return redirect("procedures:case-list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_open_view(request: HttpRequest) -> HttpResponse:
+    asked = {k: request.GET[k] for k in ("household_no", "procedure") if k in request.GET}
+    form = CaseOpenForm(request.POST or None, initial=asked)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            household = access_household_by_no(request.user, data["household_no"])
+            case = case_open(
+                actor=request.user,
+                source=ChangeSource.web(),
+                household=household,
+                procedure=data["procedure"],
+                year=data["year"],
+                channel=data["channel"],
+                comment=data["comment"],
+            )
+        except errors.NotFound:
+            form.add_error("household_no", _("No such household in your area."))
+        except (Refused, NotAllowed) as error:
+            form.add_error(None, error.messages if isinstance(error, Refused) else str(error))
+        else:
+            messages.success(request, _("The case is opened."))
+            return redirect("procedures:case-detail", case_id=case.public_id)
+    return render(request, "procedures/case_open.html", {"form": form})
+
+
+def _explanation(case: Case) -> tuple[Any, Any, str]:
+    """The household's rule results for the case's year: (explanation, the procedure's test,
+    error message)."""
+    from fupin.policy.explain import explain_household
+
+    try:
+        explanation = explain_household(case.household, case.year)
+    except ValidationError as error:
+        return None, None, " ".join(error.messages)
+    test = next((t for t in explanation.tests if t.code == case.procedure), None)
+    return explanation, test, ""
+
+
+@login_required
+@require_GET
+def case_detail_view(request: HttpRequest, case_id: Any) -> HttpResponse:
+    case = _case(request, case_id)
+    definition = PROCEDURES[case.procedure]
+    explanation, test, error = _explanation(case)
+    step = definition.step(case.state)
+    reached = [t.to_state for t in case.transitions.all()]
+    steps = [
+        {
+            "step": s,
+            "done": s.code in reached and s.code != case.state,
+            "current": s.code == case.state,
+        }
+        for s in definition.steps
+    ]
+    can_edit = actor_scope(request.user).can_edit(case.division.path)
+    return render(
+        request,
+        "procedures/case_detail.html",
+        {
+            "case": case,
+            "definition": definition,
+            "state_label": definition.state_label(case.state),
+            "channel_label": CHANNELS.get(case.channel, ""),
+            "steps": steps,
+            "step": step,
+            "publicity_ends": publicity_ends(case, step) if step else None,
+            "timeline": case_timeline(case),
+            "actions": allowed_actions(request.user, case),
+            "can_object": can_object(request.user, case),
+            "can_resolve": can_resolve(request.user, case),
+            "can_edit": can_edit,
+            "explanation": explanation,
+            "test": test,
+            "explanation_error": error,
+            "transition_form": TransitionForm(),
+            "comment_form": CommentForm(),
+            "objection_form": ObjectionForm(),
+            "resolve_form": ResolveForm(),
+            "attachment_form": AttachmentForm(),
+        },
+    )
+
+
+def _back(case: Case) -> HttpResponse:
+    return redirect("procedures:case-detail", case_id=case.public_id)
+
+
+@login_required
+@require_POST
+def case_transition_view(request: HttpRequest, case_id: Any) -> HttpResponse:
+    case = _case(request, case_id)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an action."))
+        return _back(case)
+    try:
+        case = case_transition(
+            actor=request.user,
+            source=ChangeSource.web(),
+            case=case,
+            action=form.cleaned_data["action"],
+            comment=form.cleaned_data["comment"],
+            to_state=form.cleaned_data["to_state"] or None,
+        )
+    except (Refused, NotAllowed) as error:
+        _report(request, error)
+    else:
+        messages.success(
+            request,
+            _("Done: the case is now at “%(state)s”.")
+            % {"state": PROCEDURES[case.procedure].state_label(case.state)},
+        )
+    return _back(case)
+
+
+@login_required
+@require_POST
+def case_comment_view(request: HttpRequest, case_id: Any) -> HttpResponse:
+    case = _case(request, case_id)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            comment_add(
+                actor=request.user,
+                source=ChangeSource.web(),
+                case=case,
+                text=form.cleaned_data["text"],
+            )
+        except (Refused, NotAllowed) as error:
+            _report(request, error)
+    else:
+        messages.error(request, _("Write a comment."))
+    return _back(case)
+
+
+@login_required
+@require_POST
+def case_objection_view(request: HttpRequest, case_id: Any) -> HttpResponse:
+    case = _case(request, case_id)
+    form = ObjectionForm(request.POST)
+    if form.is_valid():
+        try:
+            objection_raise(
+                actor=request.user,
+                source=ChangeSource.web(),
+                case=case,
+                text=form.cleaned_data["text"],
+            )
+        except (Refused, NotAllowed) as error:
+            _report(request, error)
+        else:
+            messages.success(request, _("The objection is recorded: the case is paused."))
+    else:
+        messages.error(request, _("Write the objection."))
+    return _back(case)
+
+
+@login_required
+@require_POST
+def case_resolve_view(request: HttpRequest, case_id: Any) -> HttpResponse:
+    case = _case(request, case_id)
+    form = ResolveForm(request.POST)
+    if form.is_valid():
+        try:
+            objection_resolve(
+                actor=request.user,
+                source=ChangeSource.web(),
+                case=case,
+                decision=form.cleaned_data["decision"],
+                resolution=form.cleaned_data["resolution"],
+            )
+        except (Refused, NotAllowed) as error:
+            _report(request, error)
+    else:
+        messages.error(request, _("Choose a decision and write the resolution."))
+    return _back(case)
+
+
+@login_required
+@require_POST
+def case_attachment_view(request: HttpRequest, case_id: Any) -> HttpResponse:
+    case = _case(request, case_id)
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            attachment_add(
+                actor=request.user,
+                source=ChangeSource.web(),
+                case=case,
+                upload=form.cleaned_data["file"],
+            )
+        except (Refused, NotAllowed) as error:
+            _report(request, error)
+    else:
+        messages.error(request, _("Choose a file."))
+    return _back(case)
+
+
+@login_required
+@require_GET
+def attachment_file_view(request: HttpRequest, attachment_id: Any) -> FileResponse:
+    try:
+        attachment = access_attachment(request.user, attachment_id)
+    except errors.NotFound:
+        raise Http404 from None
+    path = attachment_path(attachment)
+    if not path.is_file():
+        raise Http404
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
