@@ -8,7 +8,7 @@ gets 403. Photos are served only through ``photo_file_view``, after the access c
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -158,6 +158,30 @@ def _form_page(
     )
 
 
+T = TypeVar("T")
+
+
+def _save_or_show(
+    request: HttpRequest,
+    form: Form,
+    *,
+    save: Callable[[], T],
+    saved_url: Callable[[T], str],
+    **page: Any,
+) -> HttpResponse:
+    """An assistance form page: a valid form runs ``save`` (one service call), says "Saved."
+    and goes on to ``saved_url(result)``; otherwise the form page (``_form_page(**page)``)."""
+    response = save_valid_form(
+        form,
+        save,
+        lambda saved: saved_redirect(request, saved_url(saved)),
+        rename=_service_field,
+    )
+    if response is not None:
+        return response
+    return _form_page(request, form, **page)
+
+
 def _clean_query(form: Form) -> QueryDict:
     query = QueryDict(mutable=True)
     for key, value in getattr(form, "cleaned_data", {}).items():
@@ -264,23 +288,15 @@ def _measure_form_page(
     save: Callable[[], Measure],
 ) -> HttpResponse:
     """The measure form: a valid form runs ``save``, then shows the measure it saved."""
-    response = save_valid_form(
-        form,
-        save,
-        lambda measure: saved_redirect(
-            request, reverse("assistance:measure-detail", args=[measure.public_id])
-        ),
-        rename=_service_field,
-    )
-    if response is not None:
-        return response
     fieldsets: list[tuple[Any, list[str]]] = [(measure_type.name, list(MeasureForm.common_fields))]
     if form.extra_fields:
         fieldsets.append((_("Details of this kind of measure"), form.extra_fields))
     fieldsets.append((_("Status"), list(MeasureForm.status_fields)))
-    return _form_page(
+    return _save_or_show(
         request,
         form,
+        save=save,
+        saved_url=lambda measure: reverse("assistance:measure-detail", args=[measure.public_id]),
         title=title,
         back_url=reverse("registry:household-detail", args=[household.household_no]),
         back_label=household.household_no,
@@ -364,18 +380,19 @@ def measure_edit_view(request: HttpRequest, measure_id: str) -> HttpResponse:
     )
 
 
+def _measure_back(measure: Measure) -> dict[str, Any]:
+    """Where a measure's form pages go back to: the measure, under its household."""
+    return {
+        "back_url": reverse("assistance:measure-detail", args=[measure.public_id]),
+        "back_label": measure.type.name,
+        "household": measure.household,
+    }
+
+
 def _measure_page(
     request: HttpRequest, measure: Measure, form: Form, title: str, **extra: Any
 ) -> HttpResponse:
-    return _form_page(
-        request,
-        form,
-        title=title,
-        back_url=reverse("assistance:measure-detail", args=[measure.public_id]),
-        back_label=measure.type.name,
-        household=measure.household,
-        **extra,
-    )
+    return _form_page(request, form, title=title, **_measure_back(measure), **extra)
 
 
 def _measure_form(
@@ -388,17 +405,16 @@ def _measure_form(
     **extra: Any,
 ) -> HttpResponse:
     """A measure's form page: a valid form runs ``save``, then goes back to the measure."""
-    response = save_valid_form(
+    back = _measure_back(measure)
+    return _save_or_show(
+        request,
         form,
-        save,
-        lambda saved: saved_redirect(
-            request, reverse("assistance:measure-detail", args=[measure.public_id])
-        ),
-        rename=_service_field,
+        save=save,
+        saved_url=lambda saved: back["back_url"],
+        title=title,
+        **back,
+        **extra,
     )
-    if response is not None:
-        return response
-    return _measure_page(request, measure, form, title, **extra)
 
 
 def _photo_note() -> str:
@@ -528,16 +544,14 @@ def _measure_type_form(
 ) -> HttpResponse:
     """A catalogue form page: a valid form runs ``save``, then shows the type in the catalogue."""
     catalogue_url = reverse("assistance:catalogue")
-    response = save_valid_form(
+    return _save_or_show(
+        request,
         form,
-        save,
-        lambda measure_type: saved_redirect(request, f"{catalogue_url}#type-{measure_type.code}"),
-        rename=_service_field,
-    )
-    if response is not None:
-        return response
-    return _form_page(
-        request, form, title=title, back_url=catalogue_url, back_label=_("Measure catalogue")
+        save=save,
+        saved_url=lambda measure_type: f"{catalogue_url}#type-{measure_type.code}",
+        title=title,
+        back_url=catalogue_url,
+        back_label=_("Measure catalogue"),
     )
 
 
@@ -642,27 +656,19 @@ def project_create_view(request: HttpRequest) -> HttpResponse:
         with_plan=True,
         initial={"progress": 0},
     )
-    response = save_valid_form(
+    fund_fields = [n for n in form.plan_fields if n.startswith("funding__")]
+    plan_fields = [n for n in form.plan_fields if n.startswith("planned__")]
+    return _save_or_show(
+        request,
         form,
-        lambda: project_create(
+        save=lambda: project_create(
             actor=request.user,
             source=ChangeSource.web(),
             data=form.project_data(),
             funding=form.funding(),
             planned=form.planned(),
         ),
-        lambda project: saved_redirect(
-            request, reverse("assistance:project-detail", args=[project.code])
-        ),
-        rename=_service_field,
-    )
-    if response is not None:
-        return response
-    fund_fields = [n for n in form.plan_fields if n.startswith("funding__")]
-    plan_fields = [n for n in form.plan_fields if n.startswith("planned__")]
-    return _form_page(
-        request,
-        form,
+        saved_url=lambda project: reverse("assistance:project-detail", args=[project.code]),
         title=_("New project"),
         back_url=reverse("assistance:project-list"),
         back_label=_("Projects"),
@@ -710,31 +716,31 @@ def _project_form(
     **extra: Any,
 ) -> HttpResponse:
     """A project's form page: a valid form runs ``save``, then goes back to the project."""
-    response = save_valid_form(
+    back = _project_back(project)
+    return _save_or_show(
+        request,
         form,
-        save,
-        lambda saved: saved_redirect(
-            request, reverse("assistance:project-detail", args=[project.code])
-        ),
-        rename=_service_field,
+        save=save,
+        saved_url=lambda saved: back["back_url"],
+        title=title,
+        **back,
+        **extra,
     )
-    if response is not None:
-        return response
-    return _project_page(request, project, form, title, **extra)
+
+
+def _project_back(project: Project) -> dict[str, Any]:
+    """Where a project's form pages go back to: the project."""
+    return {
+        "back_url": reverse("assistance:project-detail", args=[project.code]),
+        "back_label": project.name,
+        "project": project,
+    }
 
 
 def _project_page(
     request: HttpRequest, project: Project, form: Form, title: str, **extra: Any
 ) -> HttpResponse:
-    return _form_page(
-        request,
-        form,
-        title=title,
-        back_url=reverse("assistance:project-detail", args=[project.code]),
-        back_label=project.name,
-        project=project,
-        **extra,
-    )
+    return _form_page(request, form, title=title, **_project_back(project), **extra)
 
 
 @login_required

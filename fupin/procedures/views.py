@@ -5,12 +5,14 @@ Thin: parse, call an access function, selector or service, render. A case outsid
 area answers 404 like a missing one.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.forms import Form
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -248,87 +250,85 @@ def case_transition_view(request: HttpRequest, case_id: Any) -> HttpResponse:
     return _back(case)
 
 
-@login_required
-@require_POST
-def case_comment_view(request: HttpRequest, case_id: Any) -> HttpResponse:
+def _case_action(
+    request: HttpRequest,
+    case_id: Any,
+    form_class: type[Form],
+    service: Callable[..., object],
+    fields: dict[str, str],
+    *,
+    invalid: str,
+    done: str | None = None,
+) -> HttpResponse:
+    """A case page's POST action: a valid form calls ``service`` for the case with the form's
+    ``fields`` (service argument: form field); a refusal is reported, else ``done`` (if any)
+    is shown; an invalid form shows ``invalid``. Always back to the case's page."""
     case = _case(request, case_id)
-    form = CommentForm(request.POST)
+    form = form_class(request.POST, request.FILES)
     if form.is_valid():
         try:
-            comment_add(
+            service(
                 actor=request.user,
                 source=ChangeSource.web(),
                 case=case,
-                text=form.cleaned_data["text"],
+                **{arg: form.cleaned_data[name] for arg, name in fields.items()},
             )
         except (Refused, NotAllowed) as error:
             _report(request, error)
+        else:
+            if done:
+                messages.success(request, done)
     else:
-        messages.error(request, _("Write a comment."))
+        messages.error(request, invalid)
     return _back(case)
+
+
+@login_required
+@require_POST
+def case_comment_view(request: HttpRequest, case_id: Any) -> HttpResponse:
+    return _case_action(
+        request, case_id, CommentForm, comment_add, {"text": "text"}, invalid=_("Write a comment.")
+    )
 
 
 @login_required
 @require_POST
 def case_objection_view(request: HttpRequest, case_id: Any) -> HttpResponse:
-    case = _case(request, case_id)
-    form = ObjectionForm(request.POST)
-    if form.is_valid():
-        try:
-            objection_raise(
-                actor=request.user,
-                source=ChangeSource.web(),
-                case=case,
-                text=form.cleaned_data["text"],
-            )
-        except (Refused, NotAllowed) as error:
-            _report(request, error)
-        else:
-            messages.success(request, _("The objection is recorded: the case is paused."))
-    else:
-        messages.error(request, _("Write the objection."))
-    return _back(case)
+    return _case_action(
+        request,
+        case_id,
+        ObjectionForm,
+        objection_raise,
+        {"text": "text"},
+        invalid=_("Write the objection."),
+        done=_("The objection is recorded: the case is paused."),
+    )
 
 
 @login_required
 @require_POST
 def case_resolve_view(request: HttpRequest, case_id: Any) -> HttpResponse:
-    case = _case(request, case_id)
-    form = ResolveForm(request.POST)
-    if form.is_valid():
-        try:
-            objection_resolve(
-                actor=request.user,
-                source=ChangeSource.web(),
-                case=case,
-                decision=form.cleaned_data["decision"],
-                resolution=form.cleaned_data["resolution"],
-            )
-        except (Refused, NotAllowed) as error:
-            _report(request, error)
-    else:
-        messages.error(request, _("Choose a decision and write the resolution."))
-    return _back(case)
+    return _case_action(
+        request,
+        case_id,
+        ResolveForm,
+        objection_resolve,
+        {"decision": "decision", "resolution": "resolution"},
+        invalid=_("Choose a decision and write the resolution."),
+    )
 
 
 @login_required
 @require_POST
 def case_attachment_view(request: HttpRequest, case_id: Any) -> HttpResponse:
-    case = _case(request, case_id)
-    form = AttachmentForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            attachment_add(
-                actor=request.user,
-                source=ChangeSource.web(),
-                case=case,
-                upload=form.cleaned_data["file"],
-            )
-        except (Refused, NotAllowed) as error:
-            _report(request, error)
-    else:
-        messages.error(request, _("Choose a file."))
-    return _back(case)
+    return _case_action(
+        request,
+        case_id,
+        AttachmentForm,
+        attachment_add,
+        {"upload": "file"},
+        invalid=_("Choose a file."),
+    )
 
 
 @login_required
