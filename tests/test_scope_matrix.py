@@ -6,6 +6,7 @@ by page, API or guessed URL, whatever the method. A new route that is not listed
 """
 
 import re
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
@@ -461,6 +462,26 @@ def assistance_records(personas, household_a1, household_b1, settings, tmp_path)
     return {"measure": tuple(measures), "project": tuple(projects), "photo": tuple(photos)}
 
 
+def assert_outside_answers_like_missing(
+    name: str, url: Callable[[tuple[str, ...]], str], own, other, missing
+) -> None:
+    """As village cadre A1, the record ``other`` (township B) answers every method of route
+    ``name`` exactly as the missing ``missing`` does, while the own record ``own`` is there.
+    ``url`` builds the route's address from a record's keys (a tuple of strings)."""
+    client = Client()
+    assert client.login(username="village_cadre_a1", password=PASSWORD)
+    for method in ROUTES[name][1]:
+        outside = request(client, method, url(other))
+        absent = request(client, method, url(missing))
+        assert outside.status_code == absent.status_code == 404, (method, outside.status_code)
+        assert comparable(outside.content, *other) == comparable(absent.content, *missing)
+        assert "赵大海".encode() not in outside.content and b"B1-0001" not in outside.content
+    own_response = request(client, ROUTES[name][1][0], url(own))
+    assert own_response.status_code != 404
+    if own_response.streaming:  # a photo or attachment: reading it to the end closes its file
+        b"".join(own_response.streaming_content)
+
+
 def build_keyed(route: str, kind: str, key: str) -> str:
     for placeholder in ASSISTANCE_PLACEHOLDERS[kind]:
         route = route.replace(placeholder, key)
@@ -473,20 +494,14 @@ def test_an_assistance_record_outside_the_scope_answers_like_a_missing_one(
 ):
     kind = ROUTES[name][0]
     own, other = assistance_records[kind]
-    missing = ASSISTANCE_KINDS[kind]
     route = all_routes()[name]
-    client = Client()
-    assert client.login(username="village_cadre_a1", password=PASSWORD)
-    for method in ROUTES[name][1]:
-        outside = request(client, method, build_keyed(route, kind, other))
-        absent = request(client, method, build_keyed(route, kind, missing))
-        assert outside.status_code == absent.status_code == 404, (method, outside.status_code)
-        assert comparable(outside.content, other) == comparable(absent.content, missing)
-        assert "赵大海".encode() not in outside.content and b"B1-0001" not in outside.content
-    own_response = request(client, ROUTES[name][1][0], build_keyed(route, kind, own))
-    assert own_response.status_code != 404
-    if own_response.streaming:  # a photo: reading it to the end closes its file
-        b"".join(own_response.streaming_content)
+    assert_outside_answers_like_missing(
+        name,
+        lambda keys: build_keyed(route, kind, keys[0]),
+        (own,),
+        (other,),
+        (ASSISTANCE_KINDS[kind],),
+    )
 
 
 @pytest.mark.parametrize(
@@ -581,21 +596,18 @@ def build_pairing(route: str, keys: dict[str, str]) -> str:
 @pytest.mark.parametrize("name", [n for n, (kind, _) in ROUTES.items() if kind == "pairing-record"])
 def test_a_pairing_record_outside_the_scope_answers_like_a_missing_one(name, pairing_records):
     route = all_routes()[name]
-    own, other = pairing_records["a"], pairing_records["b"]
-    client = Client()
-    assert client.login(username="village_cadre_a1", password=PASSWORD)
-    for method in ROUTES[name][1]:
-        outside = request(client, method, build_pairing(route, other))
-        absent = request(client, method, build_pairing(route, MISSING_PAIRING_KEYS))
-        assert outside.status_code == absent.status_code == 404, (method, outside.status_code)
-        assert comparable(outside.content, *other.values()) == comparable(
-            absent.content, *MISSING_PAIRING_KEYS.values()
-        )
-        assert "赵大海".encode() not in outside.content and b"B1-0001" not in outside.content
-    own_response = request(client, ROUTES[name][1][0], build_pairing(route, own))
-    assert own_response.status_code != 404
-    if own_response.streaming:  # a photo: reading it to the end closes the file
-        b"".join(own_response.streaming_content)
+    entities = tuple(MISSING_PAIRING_KEYS)
+
+    def keyed(record: dict[str, str]) -> tuple[str, ...]:
+        return tuple(record[entity] for entity in entities)
+
+    assert_outside_answers_like_missing(
+        name,
+        lambda keys: build_pairing(route, dict(zip(entities, keys, strict=True))),
+        keyed(pairing_records["a"]),
+        keyed(pairing_records["b"]),
+        keyed(MISSING_PAIRING_KEYS),
+    )
 
 
 @pytest.mark.parametrize("name", [n for n, (kind, _) in ROUTES.items() if kind == "pairing-list"])
@@ -661,20 +673,13 @@ def build_procedure(route: str, keys: tuple[str, str]) -> str:
 )
 def test_a_procedure_case_outside_the_scope_answers_like_a_missing_one(name, procedure_records):
     route = all_routes()[name]
-    own, other = procedure_records["a"], procedure_records["b"]
-    missing = (MISSING_CASE, MISSING_ATTACHMENT)
-    client = Client()
-    assert client.login(username="village_cadre_a1", password=PASSWORD)
-    for method in ROUTES[name][1]:
-        outside = request(client, method, build_procedure(route, other))
-        absent = request(client, method, build_procedure(route, missing))
-        assert outside.status_code == absent.status_code == 404, (method, outside.status_code)
-        assert comparable(outside.content, *other) == comparable(absent.content, *missing)
-        assert "赵大海".encode() not in outside.content and b"B1-0001" not in outside.content
-    own_response = request(client, ROUTES[name][1][0], build_procedure(route, own))
-    assert own_response.status_code != 404
-    if own_response.streaming:  # an attachment: reading it to the end closes the file
-        b"".join(own_response.streaming_content)
+    assert_outside_answers_like_missing(
+        name,
+        lambda keys: build_procedure(route, keys),
+        procedure_records["a"],
+        procedure_records["b"],
+        (MISSING_CASE, MISSING_ATTACHMENT),
+    )
 
 
 @pytest.mark.parametrize("name", [n for n, (kind, _) in ROUTES.items() if kind == "procedure-list"])

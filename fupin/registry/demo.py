@@ -1169,11 +1169,14 @@ def _delete_registry() -> int:
         for model in (Member, YearlyRecord):
             cursor.execute("DELETE FROM " + connection.ops.quote_name(model._meta.db_table))  # noqa: S608
             deleted += cursor.rowcount
+    # Rows that other apps (assistance, …) hang on households: only when there are some does the
+    # (slow, row-by-row) ORM cascade have to apply their on_delete rules.
     others = [
-        r for r in Household._meta.related_objects if r.related_model not in (Member, YearlyRecord)
+        r
+        for r in Household._meta.related_objects
+        if r.related_model not in (Member, YearlyRecord) and r.field.model._base_manager.exists()
     ]
     if others:
-        # Other apps hang rows on households: let the ORM apply their on_delete rules.
         deleted += Household.objects.all().delete()[0]
     else:
         with connection.cursor() as cursor:

@@ -384,6 +384,7 @@ def test_household_page_query_count(client, personas, household_a1, django_asser
     # The registry's own queries, plus a few for each panel or timeline source that the apps
     # above the registry add to the household page (fupin.registry.panels).
     budget = 10 + 3 * (len(panels._panel_sources) + len(panels._timeline_sources))
+    _assert_each_source_costs_at_most(client, 3, registry_only=10)
     with django_assert_max_num_queries(budget) as few:
         client.get(detail_url("A1-0001"))
     for year in (2016, 2017, 2018):
@@ -902,3 +903,37 @@ def test_register_form_defaults_to_the_current_year(client, personas):
     # Registration defaults to the current local year.
     page = html(login(client, personas["village_cadre_a1"]).get(REGISTER_URL))
     assert f'value="{timezone.localdate().year}"' in page
+
+
+def _page_queries(client) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(detail_url("A1-0001")).status_code == 200
+    return len(captured.captured_queries)
+
+
+def _assert_each_source_costs_at_most(client, each: int, *, registry_only: int) -> None:
+    """Measure the page with no panel or timeline source, then with each source alone, so that
+    the whole page's budget (``registry_only + each`` per source) cannot hide one source that
+    costs more while another costs less; template-time queries of a panel count too."""
+    everything: list[tuple[dict[str, Any], str, Any]] = [
+        (registry, key, source)
+        for registry in (panels._panel_sources, panels._timeline_sources)
+        for key, source in registry.items()
+    ]
+    saved = (dict(panels._panel_sources), dict(panels._timeline_sources))
+    try:
+        panels._panel_sources.clear()
+        panels._timeline_sources.clear()
+        base = _page_queries(client)
+        assert base <= registry_only
+        for registry, key, source in everything:
+            registry[key] = source
+            cost = _page_queries(client) - base
+            assert cost <= each, f"{key}: {cost} queries"
+            del registry[key]
+    finally:
+        panels._panel_sources.update(saved[0])
+        panels._timeline_sources.update(saved[1])
