@@ -13,10 +13,8 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -42,11 +40,11 @@ from fupin.assistance.models import (
 )
 from fupin.core.audit import ChangeSource, audit_record
 from fupin.divisions.models import Division, Level
+from fupin.registry.demo import _bulk_session, _insert, _now
 from fupin.registry.models import Household, Member, YearlyRecord
 
 Array = NDArray[Any]
 Progress = Callable[[str], None]
-CHUNK = 25_000
 FIRST_YEAR, LAST_YEAR = 2014, 2020
 PROJECTS = 300
 POOL = 48  # pre-drawn detail (extra) variants per measure type
@@ -855,76 +853,14 @@ def _yuan(cents: int) -> str:
 # --- Writing -----------------------------------------------------------------------------------
 
 
-def _columns(model: type[models.Model], names: Sequence[str]) -> tuple[str, list[str]]:
-    """Quoted table and column names from the model's metadata (never from input)."""
-    qn = connection.ops.quote_name
-    columns = []
-    for name in names:
-        field = model._meta.get_field(name)
-        assert isinstance(field, models.Field) and field.column
-        columns.append(qn(field.column))
-    return qn(model._meta.db_table), columns
-
-
-def _insert(model: type[models.Model], values: dict[str, Any], total: int) -> int:
-    """Write ``total`` rows; each value is an array (one item per row) or a constant."""
-    arrays = list(values.values())
-
-    def rows() -> Iterator[list[tuple[Any, ...]]]:
-        for begin in range(0, total, CHUNK):
-            end = min(begin + CHUNK, total)
-            parts = [
-                a[begin:end].tolist() if isinstance(a, np.ndarray) else repeat(a, end - begin)
-                for a in arrays
-            ]
-            yield list(zip(*parts, strict=False))
-
-    return _write(model, list(values), rows())
-
-
 def _insert_rows(model: type[models.Model], names: list[str], rows: list[tuple[Any, ...]]) -> int:
-    return _write(model, names, (rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)))
-
-
-def _write(
-    model: type[models.Model], names: list[str], chunks: Iterator[list[tuple[Any, ...]]]
-) -> int:
-    table, columns = _columns(model, names)
-    written = 0
-    if connection.vendor == "postgresql":
-        sql = "COPY {} ({}) FROM STDIN".format(table, ", ".join(columns))
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for chunk in chunks:
-                for row in chunk:
-                    copy.write_row(row)
-                written += len(chunk)
-    else:
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (identifiers from _meta)
-            table, ", ".join(columns), ", ".join(["%s"] * len(columns))
-        )
-        with connection.cursor() as cursor:
-            for chunk in chunks:
-                cursor.executemany(sql, chunk)
-                written += len(chunk)
-    return written
-
-
-@contextmanager
-def _bulk_session() -> Iterator[None]:
-    """On SQLite, a bigger page cache while the demo is written (the random public ids make
-    the unique index wide); restored afterwards."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        previous = int(cursor.fetchone()[0])
-        cursor.execute("PRAGMA cache_size = -1000000")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA cache_size = %d" % previous)  # noqa: UP031 (a PRAGMA takes no parameters)
+    """Write explicit row tuples through the registry demo's writer (one object array a column)."""
+    values: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        column = np.empty(len(rows), dtype=object)
+        column[:] = [row[i] for row in rows]
+        values[name] = column
+    return _insert(model, values, len(rows))
 
 
 def _reset_sequence(model: type[models.Model]) -> None:
@@ -933,10 +869,6 @@ def _reset_sequence(model: type[models.Model]) -> None:
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(no_style(), [model]):
             cursor.execute(sql)
-
-
-def _now() -> Any:
-    return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
 def _analyze() -> str:

@@ -111,13 +111,10 @@ def timeline_source(actor: Any, household: Household) -> Iterable[TimelineEntry]
     measures = _measures_of(household)
     for measure in measures:
         yield from measure_entries(measure)
+    sees_projects = actor_scope(actor).can_see(household.division.path)
     for item in household_benefits(actor=actor, household=household):
         project = item["project"]
-        url = (
-            reverse("assistance:project-detail", args=[project.code])
-            if actor_scope(actor).can_see(household.division.path)
-            else ""
-        )
+        url = reverse("assistance:project-detail", args=[project.code]) if sees_projects else ""
         yield TimelineEntry(
             on=item["beneficiary"].added_on,
             kind="project",

@@ -250,6 +250,23 @@ def test_measure_list_is_scoped(personas, household_a1, household_b1):
     assert "一村的措施" in page and "柳村的措施" in page
 
 
+def test_measure_list_queries_do_not_grow_with_measures(
+    personas, household_a1, household_b1, django_assert_max_num_queries
+):
+    client = login(personas["county_admin"])
+    make_measure(personas["village_cadre_a1"], household_a1)
+    client.get(reverse("assistance:measure-list"))
+    with django_assert_max_num_queries(30) as few:
+        client.get(reverse("assistance:measure-list"))
+    for year in range(2014, 2020):
+        make_measure(personas["village_cadre_a1"], household_a1, year=year)
+        make_measure(personas["outsider"], household_b1, type_code="dibao", year=year)
+    with django_assert_max_num_queries(30) as more:
+        page = html(client.get(reverse("assistance:measure-list")))
+    assert page.count("badge measure-") == 13
+    assert len(few.captured_queries) == len(more.captured_queries)
+
+
 # --- the catalogue ------------------------------------------------------------------------------
 
 
@@ -370,6 +387,21 @@ def test_bad_disbursement_input_shows_at_the_field(personas, values, field, code
     assert response.status_code == 200
     assert code in field_error_codes(response, field)
     assert not project.disbursements.exists()
+
+
+def test_project_list_queries_do_not_grow_with_projects(personas, django_assert_max_num_queries):
+    admin_a = personas["township_admin_a"]
+    client = login(personas["county_admin"])
+    make_project(admin_a, planned={"approval": dt.date(2016, 1, 1)})
+    client.get(reverse("assistance:project-list"))
+    with django_assert_max_num_queries(30) as few:
+        client.get(reverse("assistance:project-list"))
+    for year in range(2014, 2020):
+        make_project(admin_a, year=year, planned={"approval": dt.date(year, 1, 1)})
+    with django_assert_max_num_queries(30) as more:
+        page = html(client.get(reverse("assistance:project-list")))
+    assert page.count("一村光伏扶贫电站") == 7
+    assert len(few.captured_queries) == len(more.captured_queries)
 
 
 def test_project_pages_are_scoped(personas, household_a1, household_b1):
