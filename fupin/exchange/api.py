@@ -24,12 +24,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fupin.core.api import JsonApi, field_errors_response
-from fupin.core.errors import NotFound
 from fupin.exchange.access import access_job_by_public_id
 from fupin.exchange.forms import UploadLimitHandler
 from fupin.exchange.jobs import start_worker_thread
 from fupin.exchange.models import Job
-from fupin.exchange.selectors import data_file, error_workbook_name
+from fupin.exchange.selectors import error_workbook_name
 from fupin.exchange.serializers import (
     ExportCreateInputSerializer,
     ExportJobOutputSerializer,
@@ -42,6 +41,7 @@ from fupin.exchange.services import (
     import_job_create,
     upload_too_large_message,
 )
+from fupin.exchange.views import job_file_response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TAGS = ["exchange"]
@@ -103,13 +103,6 @@ def _job(request: Request, job_id: str, kind: str) -> Job:
     if not job.is_finished:
         start_worker_thread()  # resumes jobs left queued by a restarted server
     return job
-
-
-def _file(relative: str, name: str) -> FileResponse:
-    path = data_file(relative)
-    if path is None:
-        raise NotFound
-    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
 
 
 def _job_queued(
@@ -202,7 +195,7 @@ class ImportErrorWorkbookApi(JsonApi, APIView):
     )
     def get(self, request: Request, job_id: str) -> FileResponse:
         job = access_job_by_public_id(request.user, job_id, kind=Job.Kind.IMPORT)
-        return _file(job.error_workbook_path, error_workbook_name(job))
+        return job_file_response(job.error_workbook_path, error_workbook_name(job))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,4 +269,4 @@ class ExportDownloadApi(JsonApi, APIView):
     )
     def get(self, request: Request, job_id: str) -> FileResponse:
         job = access_job_by_public_id(request.user, job_id, kind=Job.Kind.EXPORT)
-        return _file(job.result_path, export_file_name(job))
+        return job_file_response(job.result_path, export_file_name(job))

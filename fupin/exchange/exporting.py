@@ -16,7 +16,7 @@ import datetime as dt
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +121,7 @@ def export_registry(
         action="export",
         entity="registry",
         entity_key=path.name[:64],
-        division_path=_common_path(paths),
+        division_path=_audit_path(paths),
         source=source or ChangeSource.command("export"),
         after={
             "format": fmt,
@@ -177,10 +177,15 @@ def _decide_masked(actor: Any | None, masked: bool | None, paths: tuple[str, ...
     return masked
 
 
-def _common_path(paths: tuple[str, ...] | None) -> str:
+def _audit_path(paths: tuple[str, ...] | None) -> str:
     """The deepest division containing every exported subtree, for the audit trail."""
     if paths is None:
         paths = tuple(Division.objects.filter(parent=None).values_list("path", flat=True))
+    return common_path(paths)
+
+
+def common_path(paths: Sequence[str]) -> str:
+    """The deepest division path containing all of ``paths`` ("" when they share no root)."""
     if not paths:
         return ""
     common = paths[0].split("/")[:-1]

@@ -30,7 +30,7 @@ from fupin.core.models import AuditEvent
 from fupin.divisions.models import Division
 from fupin.exchange.access import can_export, can_import, may_export_personal_data
 from fupin.exchange.columns import HOUSEHOLD_CSV, MEMBER_CSV
-from fupin.exchange.exporting import FORMATS, ExportError, export_registry
+from fupin.exchange.exporting import FORMATS, ExportError, common_path, export_registry
 from fupin.exchange.jobs import JobFailed, Progress, start_worker_thread
 from fupin.exchange.models import Job
 
@@ -95,7 +95,7 @@ def import_job_create(
     job = Job(
         kind=Job.Kind.IMPORT,
         created_by=actor,
-        division_path=_common_path(scope.paths(EDITOR_ROLES)),
+        division_path=common_path(scope.paths(EDITOR_ROLES)),
         params={"mode": mode, "dry_run": bool(dry_run), "source": _source(source)},
     )
     folder = data_dir() / UPLOADS / str(job.public_id)
@@ -160,7 +160,7 @@ def export_job_create(
         job = Job.objects.create(
             kind=Job.Kind.EXPORT,
             created_by=actor,
-            division_path=path or _common_path(scope.paths()),
+            division_path=path or common_path(scope.paths()),
             params={
                 "format": fmt,
                 "division_code": division_code,
@@ -176,18 +176,6 @@ def export_job_create(
 
 def _source(source: str) -> str:
     return source if source in SOURCES else "web"
-
-
-def _common_path(paths: Sequence[str]) -> str:
-    """The deepest division path containing all of ``paths`` ("" when they share no root)."""
-    if not paths:
-        return ""
-    common = paths[0].split("/")[:-1]
-    for path in paths[1:]:
-        codes = path.split("/")[:-1]
-        while codes[: len(common)] != common:
-            common = common[:-1]
-    return "/".join(common) + "/" if common else ""
 
 
 def _check_upload(files: Sequence[UploadedFile]) -> Any:

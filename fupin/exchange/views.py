@@ -163,7 +163,9 @@ def job_progress_view(request: HttpRequest, job_id: Any) -> HttpResponse:
     return render(request, "exchange/_job_status.html", _status_context(job))
 
 
-def _download(relative: str, name: str) -> FileResponse:
+def job_file_response(relative: str, name: str) -> FileResponse:
+    """A job's file (export or error workbook) as a download; 404 when it is not there (yet).
+    Shared with the API."""
     path = data_file(relative)
     if path is None:
         raise Http404
@@ -174,11 +176,11 @@ def _download(relative: str, name: str) -> FileResponse:
 @require_GET
 def job_download_view(request: HttpRequest, job_id: Any) -> FileResponse:
     job = _job(request, job_id, kind=Job.Kind.EXPORT, with_report=False)
-    return _download(job.result_path, export_file_name(job))
+    return job_file_response(job.result_path, export_file_name(job))
 
 
 @login_required
 @require_GET
 def job_error_workbook_view(request: HttpRequest, job_id: Any) -> FileResponse:
     job = _job(request, job_id, kind=Job.Kind.IMPORT, with_report=False)
-    return _download(job.error_workbook_path, error_workbook_name(job))
+    return job_file_response(job.error_workbook_path, error_workbook_name(job))

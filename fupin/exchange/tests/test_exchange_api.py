@@ -234,11 +234,6 @@ def test_the_schema_documents_the_exchange_endpoints(api):
 # --- With the import engine: scope reaches the report --------------------------------------------
 
 
-@pytest.fixture
-def engine():
-    pytest.importorskip("fupin.exchange.package", reason="the package reader has not landed yet")
-
-
 def package_of_two_villages(folder: Path) -> Path:
     from fupin.exchange.tests.package_builders import valid_rows, write_xlsx_package
 
@@ -258,7 +253,7 @@ def run_import(client: APIClient, path: Path, mode: str) -> dict[str, Any]:
     return body
 
 
-def test_a_township_imports_only_into_its_subtree(engine, api, tmp_path):
+def test_a_township_imports_only_into_its_subtree(api, tmp_path):
     package = package_of_two_villages(tmp_path)
     strict = run_import(api("township_admin_a"), package, "strict")
     assert strict["status"] == "done", strict["error"]
@@ -285,7 +280,7 @@ def test_a_township_imports_only_into_its_subtree(engine, api, tmp_path):
     }
 
 
-def test_an_unreadable_package_fails_the_job_with_the_reason(engine, api):
+def test_an_unreadable_package_fails_the_job_with_the_reason(api):
     response = post_import(api("village_cadre_a1"), [upload("broken.xlsx", b"PK\x03\x04 broken")])
     run_queued_jobs()
     body = api("village_cadre_a1").get(response["Location"]).json()

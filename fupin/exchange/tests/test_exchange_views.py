@@ -140,14 +140,16 @@ def test_a_queued_job_page_polls_its_progress(personas):
     assert 'data-status="queued"' in html
 
 
-def test_the_progress_box_shows_the_stage_and_counts(personas):
+def test_the_progress_box_shows_the_stage_and_counts(personas, django_assert_max_num_queries):
     job = import_job(personas["village_cadre_a1"])
     Job.objects.filter(pk=job.pk).update(
         status=Job.Status.RUNNING, stage="validate", progress_done=250, progress_total=1000
     )
-    response = client_for("village_cadre_a1").get(
-        job_url(job, "exchange:job-progress"), HTTP_HX_REQUEST="true"
-    )
+    client = client_for("village_cadre_a1")
+    client.get(job_url(job, "exchange:job-progress"), HTTP_HX_REQUEST="true")
+    # Polled every second: session, user, role scope and the job (without its report), no more.
+    with django_assert_max_num_queries(4):
+        response = client.get(job_url(job, "exchange:job-progress"), HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert 'max="1000" value="250"' in html and "25%" in html
     assert 'data-status="running"' in html and "hx-get" in html
