@@ -94,16 +94,17 @@ class PairingFilters:
     active: bool | None = True
 
 
+def _division_path(code: str) -> str | None:
+    """The path of the division with this code (None when there is none)."""
+    return Division.objects.filter(code=code).values_list("path", flat=True).first()
+
+
 def pairing_list(*, actor: Any, filters: PairingFilters | None = None) -> QuerySet[Pairing]:
     """Pairings the actor may see, newest first."""
     filters = filters or PairingFilters()
     qs = visible_pairings(actor)
     if filters.division_code:
-        path = (
-            Division.objects.filter(code=filters.division_code)
-            .values_list("path", flat=True)
-            .first()
-        )
+        path = _division_path(filters.division_code)
         if path is None:
             return Pairing.objects.none()
         qs = qs.filter(subtree_q(path, "household__division__path"))
@@ -669,11 +670,7 @@ def visit_list(*, actor: Any, filters: VisitFilters | None = None) -> QuerySet[V
         condition |= Q(official=own)
     qs = Visit.objects.filter(condition)
     if filters.division_code:
-        path = (
-            Division.objects.filter(code=filters.division_code)
-            .values_list("path", flat=True)
-            .first()
-        )
+        path = _division_path(filters.division_code)
         if path is None:
             return Visit.objects.none()
         qs = qs.filter(subtree_q(path, "household__division__path"))
@@ -718,7 +715,7 @@ def key_village_list(
     year = year or today().year
     qs = KeyVillage.objects.filter(scope.division_q("division__path")).select_related("division")
     if division_code:
-        path = Division.objects.filter(code=division_code).values_list("path", flat=True).first()
+        path = _division_path(division_code)
         if path is None:
             return []
         qs = qs.filter(subtree_q(path, "division__path"))

@@ -8,7 +8,8 @@ codes, not wording.
 
 import calendar
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -367,33 +368,29 @@ def visit_log(
         next_steps=data.next_steps.strip(),
         recorded_by=actor if getattr(actor, "pk", None) else None,
     )
-    written: list[tuple[Any, str]] = []
-    try:
+    with _files_removed_on_error() as written:
         visit.save()
         saved = _store_photos(visit, checked, written)
         if pairing.last_visited_on is None or data.visited_on > pairing.last_visited_on:
             pairing.last_visited_on = data.visited_on
             pairing.save(update_fields=["last_visited_on"])
-    except Exception:
-        _delete_files(written)
-        raise
-    audit_record(
-        actor=actor,
-        action="visit.log",
-        entity="visit",
-        entity_key=str(visit.public_id),
-        source=source,
-        household_no=household.household_no,
-        division_path=household.division.path,
-        after={
-            "official": official.user.username,
-            "visited_on": data.visited_on.isoformat(),
-            "gps": None if data.latitude is None else f"{data.latitude},{data.longitude}",
-            "content": visit.content[:200],
-            "next_steps": visit.next_steps[:200],
-            "photos": [p.sha256 for p in saved],
-        },
-    )
+        audit_record(
+            actor=actor,
+            action="visit.log",
+            entity="visit",
+            entity_key=str(visit.public_id),
+            source=source,
+            household_no=household.household_no,
+            division_path=household.division.path,
+            after={
+                "official": official.user.username,
+                "visited_on": data.visited_on.isoformat(),
+                "gps": None if data.latitude is None else f"{data.latitude},{data.longitude}",
+                "content": visit.content[:200],
+                "next_steps": visit.next_steps[:200],
+                "photos": [p.sha256 for p in saved],
+            },
+        )
     return visit
 
 
@@ -409,22 +406,18 @@ def visit_photo_add(
         errors.add("photos", _("Choose at least one photo."), "required")
     checked = _check_photos(errors, photos, existing=visit.photos.count())
     errors.raise_if_any()
-    written: list[tuple[Any, str]] = []
-    try:
+    with _files_removed_on_error() as written:
         saved = _store_photos(visit, checked, written)
-    except Exception:
-        _delete_files(written)
-        raise
-    audit_record(
-        actor=actor,
-        action="visit.photos",
-        entity="visit",
-        entity_key=str(visit.public_id),
-        source=source,
-        household_no=household.household_no,
-        division_path=household.division.path,
-        after={"photos": [p.sha256 for p in saved]},
-    )
+        audit_record(
+            actor=actor,
+            action="visit.photos",
+            entity="visit",
+            entity_key=str(visit.public_id),
+            source=source,
+            household_no=household.household_no,
+            division_path=household.division.path,
+            after={"photos": [p.sha256 for p in saved]},
+        )
     return saved
 
 
@@ -449,9 +442,17 @@ def _store_photos(
     return saved
 
 
-def _delete_files(written: list[tuple[Any, str]]) -> None:
-    for storage, name in written:
-        storage.delete(name)
+@contextmanager
+def _files_removed_on_error() -> Iterator[list[tuple[Any, str]]]:
+    """Collect the (storage, name) of files written in the block; remove them if it fails (the
+    rows roll back with the transaction, the files would stay behind)."""
+    written: list[tuple[Any, str]] = []
+    try:
+        yield written
+    except Exception:
+        for storage, name in written:
+            storage.delete(name)
+        raise
 
 
 # --- Quotas -------------------------------------------------------------------------------------

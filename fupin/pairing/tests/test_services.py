@@ -353,6 +353,30 @@ def test_a_photo_over_the_size_limit_is_refused_and_nothing_is_saved(personas, c
     assert media_files() == []
 
 
+def test_photo_files_are_removed_when_the_visit_fails_after_writing_them(
+    personas, cadre, monkeypatch
+):
+    pairing = assign(make_official(), make_household(cadre))
+
+    def broken(**kwargs):
+        raise RuntimeError("audit down")
+
+    monkeypatch.setattr(services, "audit_record", broken)
+    with pytest.raises(RuntimeError):
+        visit(pairing, photos=[upload(png_bytes())])
+    assert not Visit.objects.exists() and not VisitPhoto.objects.exists()
+    assert media_files() == []
+    monkeypatch.undo()
+    recorded = visit(pairing)
+    monkeypatch.setattr(services, "audit_record", broken)
+    with pytest.raises(RuntimeError):
+        services.visit_photo_add(
+            actor=None, source=SOURCE, visit=recorded, photos=[upload(png_bytes())]
+        )
+    assert not VisitPhoto.objects.exists()
+    assert media_files() == []
+
+
 def test_visit_rights_the_official_themself_or_an_editor_of_the_household(personas, cadre):
     official = make_official()
     pairing = assign(official, make_household(cadre))
