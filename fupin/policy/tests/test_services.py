@@ -346,7 +346,7 @@ def test_a_renovation_is_recorded_by_an_editor_of_the_household_only(personas):
 
 @pytest.mark.django_db(transaction=True)
 def test_reads_outside_a_transaction_run_side_by_side_and_agree(personas):
-    """Outside a transaction the reads run on connections of their own, in threads."""
+    """The reads agree whether they run in threads (outside a transaction) or in turn."""
     from django.db import connection
 
     from fupin.policy.inputs import read_bulk
@@ -363,3 +363,25 @@ def test_reads_outside_a_transaction_run_side_by_side_and_agree(personas):
     assert version == again and len(version) == 16
     for name in ("households", "members", "records", "renovated", "divisions"):
         assert getattr(parallel, name).equals(getattr(serial, name)), name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reads_run_in_threads_only_outside_a_transaction():
+    """Outside a transaction the reads overlap in threads; inside one (other connections would
+    not see its uncommitted rows) they run one after the other, here."""
+    import threading
+
+    from django.db import connection
+
+    from fupin.policy.inputs import run_reads
+
+    def thread_name() -> str:
+        return threading.current_thread().name
+
+    tasks = {"a": thread_name, "b": thread_name, "c": thread_name}
+    here = threading.current_thread().name
+    assert not connection.in_atomic_block
+    names = set(run_reads(tasks).values())
+    assert names and all(n.startswith("policy-read") for n in names), names
+    with transaction.atomic():
+        assert set(run_reads(tasks).values()) == {here}
