@@ -57,7 +57,6 @@ UNREADABLE_MESSAGES: dict[str, Any] = {
     "encoding": _("The text is neither UTF-8 nor GB18030/GBK."),
     "bad_csv": _("The CSV file is not well formed (RFC 4180)."),
     "missing_sheet": _("The package lacks a required sheet or file."),
-    "too_large": _("The file is larger than the allowed upload size."),
 }
 
 

@@ -431,18 +431,26 @@ def _divisions(hh: pl.DataFrame, actor: Any, issues: _Issues) -> pl.DataFrame:
 
 def _existing_households(numbers: pl.Series) -> pl.DataFrame:
     """The households of the registry among ``numbers``: household_no, id, division path."""
+    return _households_with_path("household_no", numbers)
+
+
+def _households_with_path(key: str, values: pl.Series) -> pl.DataFrame:
+    """The households whose ``key`` (``id`` or ``household_no``) is among ``values``: the key,
+    the other of the two and their division's path."""
+    other = "household_no" if key == "id" else "id"
     qn = connection.ops.quote_name
     sql = " ".join(
         [
-            "SELECT h.household_no, h.id, d.path FROM",
+            f"SELECT h.{key}, h.{other}, d.path FROM",
             qn(Household._meta.db_table),
             "h JOIN",
             qn(Division._meta.db_table),
             "d ON d.id = h.division_id WHERE {keys}",
         ]
     )
-    schema = {"household_no": pl.String, "id": pl.Int64, "path": pl.String}
-    return frame_by_keys(sql, "h.household_no", numbers, schema, table=Household)
+    types = {"id": pl.Int64, "household_no": pl.String}
+    schema = {key: types[key], other: types[other], "path": pl.String}
+    return frame_by_keys(sql, f"h.{key}", values, schema, table=Household)
 
 
 def _memberships(people: pl.Series) -> pl.DataFrame:
@@ -510,22 +518,9 @@ def _people(hh: pl.DataFrame, mm: pl.DataFrame, actor: Any, issues: _Issues) -> 
 
 
 def _households_by_id(ids: pl.Series) -> pl.DataFrame:
-    qn = connection.ops.quote_name
-    sql = " ".join(
-        [
-            "SELECT h.id, h.household_no, d.path FROM",
-            qn(Household._meta.db_table),
-            "h JOIN",
-            qn(Division._meta.db_table),
-            "d ON d.id = h.division_id WHERE {keys}",
-        ]
+    return _households_with_path("id", ids).rename(
+        {"id": "registry_household_id", "household_no": "registry_household_no"}
     )
-    schema = {
-        "registry_household_id": pl.Int64,
-        "registry_household_no": pl.String,
-        "path": pl.String,
-    }
-    return frame_by_keys(sql, "h.id", ids, schema, table=Household)
 
 
 def _cascade(

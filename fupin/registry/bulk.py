@@ -1098,14 +1098,9 @@ def _new_ids(model: type[models.Model], count: int) -> list[int]:
     return list(range(first, first + count))
 
 
-def insert_frame(model: type[models.Model], frame: pl.DataFrame) -> int:
+def _insert(model: type[models.Model], frame: pl.DataFrame) -> None:
     """Append ``frame``'s rows to ``model``'s table (column names are field names): COPY on
     PostgreSQL, executemany on SQLite. Values must already be in the database's terms."""
-    _insert(model, frame)
-    return frame.height
-
-
-def _insert(model: type[models.Model], frame: pl.DataFrame) -> None:
     table, columns = _columns(model, frame.columns)
     if connection.vendor == "postgresql":
         sql = "COPY {} ({}) FROM STDIN WITH (FORMAT csv)".format(table, ", ".join(columns))

@@ -79,8 +79,9 @@ def valid_rows(
     start: int = 1,
 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """``n_households`` consistent households (1–5 members each, about 3 on average) as the
-    text an export holds: the head first, valid id numbers, sizes that match."""
+    text an export holds: the head first, valid id numbers (no two alike), sizes that match."""
     rng = random.Random(seed)
+    seen: set[str] = set()
     households: list[dict[str, str]] = []
     members: list[dict[str, str]] = []
     for number in range(start, start + n_households):
@@ -99,11 +100,16 @@ def valid_rows(
                 relation = "之子"
             male = relation in ("户主", "之子") if index != 1 else False
             sequence = rng.randrange(0, 499) * 2 + (1 if male else 0)
+            id_number = make_id_number(village_code[:6], birth, sequence)
+            while id_number in seen:  # a repeated birth date and sequence: the next, same sex
+                sequence = (sequence + 2) % 1000
+                id_number = make_id_number(village_code[:6], birth, sequence)
+            seen.add(id_number)
             people.append(
                 {
                     "household_no": household_no,
                     "name": _name(rng),
-                    "id_number": make_id_number(village_code[:6], birth, sequence),
+                    "id_number": id_number,
                     "sex": "男" if male else "女",
                     "birth_date": birth.isoformat(),
                     "relation": relation,

@@ -9,7 +9,6 @@ holds part of the package's households, some of which the package changes, so "b
 (seeded), several of them while batches are being written.
 """
 
-import datetime as dt
 import os
 import random
 import shutil
@@ -29,7 +28,6 @@ import pytest
 
 from conftest import TREE
 from fupin.exchange.tests.package_builders import valid_rows, write_csv_package
-from fupin.registry.idnumbers import make_id_number
 
 ROOT = Path(__file__).resolve().parents[3]
 FUPIN = str(Path(sys.executable).parent / "fupin")
@@ -168,31 +166,10 @@ def snapshot(db: Database) -> Snapshot:
 # --- Packages ----------------------------------------------------------------------------------
 
 
-def distinct_people(households: list[dict[str, str]], members: list[dict[str, str]]) -> None:
-    """valid_rows draws birth dates and sequences at random: among thousands of people a few
-    ids repeat. Give each repeat a fresh sequence number (the same sex)."""
-    seen: set[str] = set()
-    heads = {h["household_no"]: h for h in households}
-    for person in members:
-        number = person["id_number"]
-        sequence = int(number[14:17])
-        while number in seen:
-            sequence = (sequence + 2) % 1000
-            number = make_id_number(
-                number[:6], dt.date.fromisoformat(person["birth_date"]), sequence
-            )
-        seen.add(number)
-        if number != person["id_number"]:
-            if person["relation"] == "户主":
-                heads[person["household_no"]]["head_id_number"] = number
-            person["id_number"] = number
-
-
 def packages(folder: Path) -> tuple[Path, Path]:
     """The first package (half the households) and the second: all households, with changes,
     leaves and moves among the first half."""
     households, members = valid_rows(HOUSEHOLDS, seed=31)
-    distinct_people(households, members)
     half = {h["household_no"] for h in households[: HOUSEHOLDS // 2]}
     first = write_csv_package(
         folder / "first",

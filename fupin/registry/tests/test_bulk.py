@@ -21,7 +21,7 @@ from fupin.registry.bulk import (
 )
 from fupin.registry.models import Household, Member, YearlyRecord
 from fupin.registry.pinyin import name_initials
-from fupin.registry.services import member_snapshot
+from fupin.registry.services import household_snapshot, member_snapshot, record_snapshot
 from fupin.registry.tests.factories import MemberDataFactory, register_household, valid_id_number
 
 pytestmark = pytest.mark.django_db
@@ -155,6 +155,12 @@ def test_bulk_upsert_creates_households_members_and_records(family):
     assert event.source_detail == {"file_name": "test.xlsx", "sha256": "ab" * 32}
     assert event.division_path == h.division.path
     assert event.after["members"][1] == member_snapshot(members[1])
+    # The whole event is what household_register would write (services' snapshots).
+    assert event.after == {
+        **household_snapshot(h),
+        "members": [member_snapshot(m) for m in members],
+        "record": record_snapshot(record),
+    }
     assert event.after["record"]["wage_income"] == "2000.00"
     assert event.after["record"]["farmland_mu"] == "1.50"
     assert event.after["other_causes"] == ["disability"]
