@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fupin.accounts.scope import actor_scope
 from fupin.core import errors
 from fupin.core.audit import ChangeSource
+from fupin.core.views import access_or_404
 from fupin.procedures.access import access_attachment, access_case
 from fupin.procedures.definitions import CHANNELS, PROCEDURES
 from fupin.procedures.forms import (
@@ -58,10 +59,7 @@ PAGE_SIZE = 50
 
 
 def _case(request: HttpRequest, case_id: Any) -> Case:
-    try:
-        return access_case(request.user, case_id)
-    except errors.NotFound:
-        raise Http404 from None
+    return access_or_404(access_case, request.user, case_id)
 
 
 def _report(request: HttpRequest, error: Exception) -> None:
@@ -334,10 +332,7 @@ def case_attachment_view(request: HttpRequest, case_id: Any) -> HttpResponse:
 @login_required
 @require_GET
 def attachment_file_view(request: HttpRequest, attachment_id: Any) -> FileResponse:
-    try:
-        attachment = access_attachment(request.user, attachment_id)
-    except errors.NotFound:
-        raise Http404 from None
+    attachment = access_or_404(access_attachment, request.user, attachment_id)
     path = attachment_path(attachment)
     if not path.is_file():
         raise Http404
