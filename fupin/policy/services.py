@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,6 +42,7 @@ from fupin.policy.parameters import (
     spec_of,
 )
 from fupin.registry.access import access_household_by_no
+from fupin.registry.bulk import insert_frame
 
 BUNDLED_FILE = Path(__file__).resolve().parent / "data" / "policy_values.csv"
 POLICY_DIVISION = "policy"  # audit entity of policy values
@@ -374,11 +375,7 @@ def _store_results(run: EvaluationRun, result: BulkResult) -> None:
         "failed",
         pl.col("risks"),
     )
-    bulk_insert(
-        HouseholdEvaluation,
-        ["run", "household", "year", "outcome", "category", "failed", "risks"],
-        households,
-    )
+    insert_frame(HouseholdEvaluation, households)
     divisions = result.divisions.select(
         pl.lit(run.pk).alias("run_id"),
         "division_id",
@@ -387,37 +384,7 @@ def _store_results(run: EvaluationRun, result: BulkResult) -> None:
         "population",
         "qualifies",
     )
-    bulk_insert(
-        DivisionEvaluation,
-        ["run", "division", "level", "poor_people", "population", "qualifies"],
-        divisions,
-    )
-
-
-def bulk_insert(model: type[models.Model], fields: list[str], frame: pl.DataFrame) -> int:
-    """Insert the frame's rows (columns in the order of ``fields``): COPY on PostgreSQL,
-    executemany on SQLite."""
-    qn = connection.ops.quote_name
-    columns = []
-    for name in fields:
-        field = model._meta.get_field(name)
-        assert isinstance(field, models.Field) and field.column
-        columns.append(qn(field.column))
-    table = qn(model._meta.db_table)
-    if frame.is_empty():
-        return 0
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            sql = "COPY {} ({}) FROM STDIN WITH (FORMAT csv)".format(table, ", ".join(columns))
-            data = frame.write_csv(include_header=False, quote_style="non_numeric")
-            with cursor.cursor.copy(sql) as copy:
-                copy.write(data.encode())
-        else:
-            sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (identifiers from _meta)
-                table, ", ".join(columns), ", ".join(["%s"] * len(columns))
-            )
-            cursor.executemany(sql, frame.rows())
-    return frame.height
+    insert_frame(DivisionEvaluation, divisions)
 
 
 def summarise(result: BulkResult) -> dict[str, Any]:

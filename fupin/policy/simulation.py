@@ -29,7 +29,8 @@ from fupin.policy.parameters import (
     current_policy_version,
     parameters_for_year,
 )
-from fupin.policy.services import _require_policy_editor, _scope_division, bulk_insert, summarise
+from fupin.policy.services import _require_policy_editor, _scope_division, summarise
+from fupin.registry.bulk import insert_frame
 
 # Outcomes that keep a household in the programme (poor, to identify, under monitoring) and
 # those that take it out; a flip crosses from one group to the other.
@@ -208,9 +209,8 @@ def _save(
             result=result,
         )
         scenario.values_used.set({*base.used_values(), *changed.used_values()})
-        bulk_insert(
+        insert_frame(
             ScenarioFlip,
-            ["scenario", "household", "before", "after", "criteria"],
             comparison.flips.select(
                 pl.lit(scenario.pk).alias("scenario_id"),
                 "household_id",

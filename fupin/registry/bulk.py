@@ -582,7 +582,7 @@ class _Plan:
         # 1. New households.
         if new.height:
             created = h.filter(pl.col("outcome") == "created")
-            _insert(
+            insert_frame(
                 Household,
                 created.select(
                     "id",
@@ -636,7 +636,7 @@ class _Plan:
             pl.Series("new_public_id", _uuid_hex(joining.height), dtype=pl.String)
         )
         if joining.height:
-            _insert(
+            insert_frame(
                 Member,
                 joining.select(
                     pl.lit(stamp).alias("created_at"),
@@ -681,7 +681,7 @@ class _Plan:
         ]
         new_r = h.filter(pl.col("r_new"))
         if new_r.height:
-            _insert(
+            insert_frame(
                 YearlyRecord,
                 new_r.select(
                     pl.lit(stamp).alias("created_at"),
@@ -704,7 +704,7 @@ class _Plan:
         # 7. The history.
         events = _Events(h, m, joining, leavers, today).frame(actor, source, now)
         if events.height:
-            _insert(AuditEvent, events)
+            insert_frame(AuditEvent, events)
         return events.height
 
 
@@ -1098,7 +1098,7 @@ def _new_ids(model: type[models.Model], count: int) -> list[int]:
     return list(range(first, first + count))
 
 
-def _insert(model: type[models.Model], frame: pl.DataFrame) -> None:
+def insert_frame(model: type[models.Model], frame: pl.DataFrame) -> None:
     """Append ``frame``'s rows to ``model``'s table (column names are field names): COPY on
     PostgreSQL, executemany on SQLite. Values must already be in the database's terms."""
     table, columns = _columns(model, frame.columns)
