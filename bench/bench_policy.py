@@ -331,8 +331,8 @@ def store_like_evaluate(year: int, frame: Any) -> float:
     import polars as pl
     from django.db import transaction
 
+    from fupin.core.bulk import insert_frame
     from fupin.policy.models import EvaluationRun, HouseholdEvaluation
-    from fupin.policy.services import bulk_insert
 
     started = time.perf_counter()
     with transaction.atomic():
@@ -346,11 +346,7 @@ def store_like_evaluate(year: int, frame: Any) -> float:
             "failed",
             pl.lit("").alias("risks"),
         )
-        bulk_insert(
-            HouseholdEvaluation,
-            ["run", "household", "year", "outcome", "category", "failed", "risks"],
-            rows,
-        )
+        insert_frame(HouseholdEvaluation, rows)
     seconds = time.perf_counter() - started
     EvaluationRun.objects.filter(pk=run.pk).delete()
     return seconds

@@ -83,7 +83,6 @@ def household_frame(inputs: BulkInputs) -> pl.DataFrame:
         .rename({"id": "household_id"})
         .join(division_map(inputs.divisions).lazy(), on="division_id", how="left")
         .join(inputs.members.lazy(), on="household_id", how="left")
-        .join(inputs.records.lazy(), on="household_id", how="left")
         .with_columns(
             [pl.col(name).fill_null(0) for name in MEMBER_COUNTS]
             + [pl.col(name).cast(pl.Boolean) for name in flags]

@@ -535,12 +535,13 @@ def any_of(*parts: Expr) -> Expr:
 
 
 def count_sql(predicate: Expr, ctx: SqlContext) -> tuple[str, list[Any]]:
-    """``SUM(CASE WHEN predicate THEN 1 ELSE 0 END)``: how many rows of a group satisfy it (an
-    unknown predicate counts as not satisfied, as ``count_python`` does)."""
+    """``COUNT(*) FILTER (WHERE predicate)``: how many rows of a group satisfy it (an unknown
+    predicate counts as not satisfied, as ``count_python`` does). Both SQLite (3.30+) and
+    PostgreSQL take the aggregate filter; on SQLite it costs less than a CASE per row."""
     if isinstance(predicate, Lit) and predicate.value is True:
         return "COUNT(*)", []
     text, values = predicate.to_sql(ctx)
-    return f"SUM(CASE WHEN {text} THEN 1 ELSE 0 END)", values
+    return f"COUNT(*) FILTER (WHERE {text})", values
 
 
 def count_python(predicate: Expr, rows: Iterable[Row], params: ParameterValues) -> int:

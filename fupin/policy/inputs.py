@@ -1,10 +1,11 @@
 """The inputs of an evaluation, read two ways from the same tables.
 
 * ``read_bulk``: one SQL query per table for a whole division subtree. Member facts are counted
-  and yearly records pivoted inside the database (the expressions of ``criteria`` compiled to
-  SQL), so only one row per household crosses into Python. SQLite rows are fetched with the
-  cursor; PostgreSQL streams CSV through ``COPY``. Each query becomes a polars frame. Outside a
-  transaction the queries run side by side on connections of their own.
+  and the yearly records of the year and the two before joined to their household inside the
+  database (the expressions of ``criteria`` compiled to SQL), so only one row per household
+  crosses into Python. SQLite rows are fetched with the cursor; PostgreSQL streams CSV through
+  ``COPY``. Each query becomes a polars frame. Outside a transaction the queries run side by
+  side on connections of their own.
 * ``read_household``: the ORM rows of one household, as plain dicts with the same column names
   and units (birth dates as ISO text, amounts in yuan), for the explanation.
 """
@@ -60,9 +61,10 @@ def with_year(params: ParameterValues, year: int) -> ParameterValues:
 
 @dataclass
 class BulkInputs:
-    households: pl.DataFrame  # id, status, standard, main_cause, division_id
+    # id, status, standard, main_cause, division_id + the record facts size_k, net_k
+    # (k = 0, 1, 2 years back) and the conditions of year 0 (null without a record)
+    households: pl.DataFrame
     members: pl.DataFrame  # household_id + one count per MEMBER_COUNTS
-    records: pl.DataFrame  # household_id + size_k, net_k (k = 0, 1, 2) + conditions of year 0
     renovated: pl.DataFrame  # household_id
     divisions: pl.DataFrame  # id, code, name, level, path, rural_population
 
@@ -97,12 +99,15 @@ def _member_columns() -> dict[str, str]:
     }
 
 
-def _record_columns() -> dict[str, str]:
-    columns = {name: f"r.{name}" for name in (*MONEY_FIELDS, "household_size", "housing_grade")}
+def _record_columns(alias: str) -> dict[str, str]:
+    names = (*MONEY_FIELDS, "household_size", "housing_grade")
+    columns = {name: f"{alias}.{name}" for name in names}
     for name in FLAG_FIELDS:
-        # Flags as 0/1 (SQLite stores them so; PostgreSQL's MAX takes no boolean).
+        # Flags as 0/1 (SQLite stores them so).
         columns[name] = (
-            f"CAST(r.{name} AS INTEGER)" if connection.vendor == "postgresql" else f"r.{name}"
+            f"CAST({alias}.{name} AS INTEGER)"
+            if connection.vendor == "postgresql"
+            else f"{alias}.{name}"
         )
     return columns
 
@@ -163,17 +168,34 @@ DIVISION_SCHEMA: dict[str, Any] = {
 }
 
 
-def _households(path: str | None) -> pl.DataFrame:
+def _households(year: int, path: str | None, params: ParameterValues) -> pl.DataFrame:
+    """One row per household: its own columns, then the record facts of the year and the two
+    before, side by side (one indexed join per year, each fact computed once)."""
     t = _tables()
-    columns = "h.id, h.status, h.standard, h.main_cause, h.division_id"
+    columns = ["h.id", "h.status", "h.standard", "h.main_cause", "h.division_id"]
+    values: list[Any] = []
+    joins: list[str] = []
+    join_values: list[Any] = []
+    schema = dict(HOUSEHOLD_SCHEMA)
+    for k in RECORD_YEARS:
+        alias = f"r{k}"
+        ctx = SqlContext(_record_columns(alias), params)
+        facts = dict(RECORD_FACTS) | (RECORD_CONDITIONS if k == 0 else {})
+        for name, expr in facts.items():
+            text, bound = expr.to_sql(ctx)
+            columns.append(f"{text} AS {name}_{k}")
+            values += bound
+            schema[f"{name}_{k}"] = CONDITION_TYPES.get(name, pl.Int64)
+        joins.append(
+            f" LEFT JOIN {t['record']} {alias} ON {alias}.household_id = h.id"
+            f" AND {alias}.survey_year = %s"
+        )
+        join_values.append(year - k)
+    sql = f"SELECT {', '.join(columns)} FROM {t['household']} h{''.join(joins)}"  # noqa: S608
     if path is None:
-        sql = f"SELECT {columns} FROM {t['household']} h"  # noqa: S608
-        return fetch_frame(sql, [], HOUSEHOLD_SCHEMA)
-    sql = (
-        f"SELECT {columns} FROM {t['household']} h JOIN {t['division']} d "  # noqa: S608
-        "ON d.id = h.division_id WHERE d.path >= %s AND d.path < %s"
-    )
-    return fetch_frame(sql, [path, path[:-1] + "0"], HOUSEHOLD_SCHEMA)
+        return fetch_frame(sql, values + join_values, schema)
+    sql += f" JOIN {t['division']} d ON d.id = h.division_id WHERE d.path >= %s AND d.path < %s"
+    return fetch_frame(sql, values + join_values + [path, path[:-1] + "0"], schema)
 
 
 def _member_counts(path: str | None, params: ParameterValues) -> pl.DataFrame:
@@ -193,27 +215,6 @@ def _member_counts(path: str | None, params: ParameterValues) -> pl.DataFrame:
     )
     schema = {"household_id": pl.Int64} | dict.fromkeys(MEMBER_COUNTS, pl.Int64)
     return fetch_frame(sql, values + born_values + where_values, schema)
-
-
-def _records(year: int, path: str | None, params: ParameterValues) -> pl.DataFrame:
-    """One row per household: the record facts of the year and the two before, side by side."""
-    ctx = SqlContext(_record_columns(), params)
-    pivots: list[str] = []
-    values: list[Any] = []
-    schema: dict[str, Any] = {"household_id": pl.Int64}
-    for k in RECORD_YEARS:
-        facts = dict(RECORD_FACTS) | (RECORD_CONDITIONS if k == 0 else {})
-        for name, expr in facts.items():
-            text, bound = expr.to_sql(ctx)
-            pivots.append(f"MAX(CASE WHEN r.survey_year = %s THEN {text} END) AS {name}_{k}")
-            values += [year - k, *bound]
-            schema[f"{name}_{k}"] = CONDITION_TYPES.get(name, pl.Int64)
-    where, where_values = scope_filter("r.household_id", path)
-    sql = (
-        f"SELECT r.household_id, {', '.join(pivots)} FROM {_tables()['record']} r "  # noqa: S608
-        f"WHERE r.survey_year IN (%s, %s, %s){where} GROUP BY r.household_id"
-    )
-    return fetch_frame(sql, values + [year - k for k in RECORD_YEARS] + where_values, schema)
 
 
 def run_reads(tasks: dict[str, Callable[[], Any]]) -> dict[str, Any]:
@@ -252,9 +253,8 @@ def read_bulk(
     )
     tasks: dict[str, Callable[[], Any]] = {
         # The longest first: they start while the others queue.
-        "records": lambda: _records(year, path, params),
+        "households": lambda: _households(year, path, params),
         "members": lambda: _member_counts(path, params),
-        "households": lambda: _households(path),
         "renovated": lambda: fetch_frame(
             renovated_sql, [reference_day(year), *where_values], {"household_id": pl.Int64}
         ),
@@ -263,9 +263,7 @@ def read_bulk(
     if with_version:
         tasks["version"] = lambda: data_version(year, path)
     done = run_reads(tasks)
-    inputs = BulkInputs(
-        done["households"], done["members"], done["records"], done["renovated"], done["divisions"]
-    )
+    inputs = BulkInputs(done["households"], done["members"], done["renovated"], done["divisions"])
     return inputs, done.get("version", "")
 
 
