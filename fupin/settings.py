@@ -16,6 +16,7 @@ Environment variables:
     FUPIN_IMPORT_MAX_COMPRESSION_RATIO   largest compression ratio of a package member (1000)
     FUPIN_JOBS_AUTOSTART     true/false: web processes run queued jobs in a thread (default true)
     FUPIN_JOB_STALE_SECONDS  a running job without heartbeat for this long is re-run (default 60)
+    FUPIN_PDF_FONT           TrueType font (.ttf/.ttc) embedded in PDF notices (default: WenQuanYi)
 """
 
 import secrets
@@ -212,6 +213,11 @@ IMPORT_MAX_COMPRESSION_RATIO = env_int(
 # JOB_STALE_SECONDS is queued again and re-run (imports are idempotent and applied per unit).
 JOBS_AUTOSTART = env_bool("FUPIN_JOBS_AUTOSTART", default=True)
 JOB_STALE_SECONDS = env_int("FUPIN_JOB_STALE_SECONDS", default=60, minimum=5, maximum=86400)
+
+# The CJK TrueType font embedded (as a subset) in the PDFs of public notices. Empty: the first
+# found of Debian's fonts-wqy-microhei, fonts-wqy-zenhei, fonts-arphic-uming
+# (fupin/procedures/notices.py). A path set here is used alone: if it is missing the PDF is refused.
+PDF_FONT = env_str("FUPIN_PDF_FONT")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -218,6 +218,13 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "procedures:case-resolve": ("procedure-record", ("post",)),
     "procedures:case-attachment": ("procedure-record", ("post",)),
     "procedures:attachment-file": ("procedure-record", ("get",)),
+    # Public notices. Kinds: "notice-record" (keyed by an issued notice's public id: one of
+    # township B answers like a missing one), "notice-list" (the notices of the actor's subtree).
+    # The form page checks its village itself (fupin/procedures/tests/test_notices.py).
+    "procedures:notice-list": ("notice-list", ("get",)),
+    "procedures:notice-new": ("open", ("get",)),
+    "procedures:notice-detail": ("notice-record", ("get",)),
+    "procedures:notice-pdf": ("notice-record", ("get",)),
     "api-case-list": ("procedure-list", ("get",)),
     "api-case-list-slash": ("procedure-list", ("get",)),
     "api-case-batch": ("open", ("post",)),
@@ -226,6 +233,16 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "api-case-detail-slash": ("procedure-record", ("get",)),
     "api-case-transition": ("procedure-record", ("post",)),
     "api-case-transition-slash": ("procedure-record", ("post",)),
+    "api-case-comments": ("procedure-record", ("get", "post")),
+    "api-case-comments-slash": ("procedure-record", ("get", "post")),
+    "api-case-objections": ("procedure-record", ("get", "post")),
+    "api-case-objections-slash": ("procedure-record", ("get", "post")),
+    "api-case-resolve": ("procedure-record", ("post",)),
+    "api-case-resolve-slash": ("procedure-record", ("post",)),
+    "api-case-attachments": ("procedure-record", ("get", "post")),
+    "api-case-attachments-slash": ("procedure-record", ("get", "post")),
+    "api-attachment-file": ("procedure-record", ("get",)),
+    "api-attachment-file-slash": ("procedure-record", ("get",)),
     "api-schema": ("open", ("get",)),
     "api-docs": ("open", ("get",)),
     "accounts:login": ("open", ("get",)),
@@ -692,3 +709,58 @@ def test_procedure_lists_show_only_the_actor_subtree(name, procedure_records):
     assert client.login(username="other_county_admin", password=PASSWORD)
     content = client.get(route).content.decode()
     assert "A1-0001" not in content and "B1-0001" not in content
+
+
+# --- public notices: a notice of township B answers like a missing one ---------------------------
+
+MISSING_NOTICE = "00000000-0000-4000-8000-0000000000c3"
+
+
+@pytest.fixture
+def notice_records(procedure_records, personas):
+    """side ("a", "b") → public id of a notice issued of village A1 / of township B's village,
+    listing the exit case of procedure_records."""
+    from conftest import VILLAGE_A1, VILLAGE_B1
+    from fupin.accounts.models import User
+    from fupin.procedures.models import Case
+    from fupin.procedures.notices import notice_issue, notice_request
+    from fupin.procedures.services import case_transition
+    from fupin.procedures.tests.helpers import SOURCE
+
+    cadre_b1 = User.objects.get(username="village_cadre_b1")
+    notices = {}
+    for side, village, actor in (
+        ("a", VILLAGE_A1, personas["village_cadre_a1"]),
+        ("b", VILLAGE_B1, cadre_b1),
+    ):
+        case = Case.objects.get(public_id=procedure_records[side][0])
+        while case.state != "publicity":
+            case = case_transition(actor=actor, source=SOURCE, case=case, action="advance")
+        asked = notice_request(actor, village=village, procedure="exit", step="publicity")
+        notices[side] = str(notice_issue(actor=actor, source=SOURCE, request=asked).public_id)
+    return notices
+
+
+@pytest.mark.parametrize("name", [n for n, (kind, _) in ROUTES.items() if kind == "notice-record"])
+def test_a_notice_outside_the_scope_answers_like_a_missing_one(name, notice_records):
+    route = all_routes()[name]
+    assert_outside_answers_like_missing(
+        name,
+        lambda keys: route.replace("<uuid:notice_id>", keys[0]),
+        (notice_records["a"],),
+        (notice_records["b"],),
+        (MISSING_NOTICE,),
+    )
+
+
+@pytest.mark.parametrize("name", [n for n, (kind, _) in ROUTES.items() if kind == "notice-list"])
+def test_notice_lists_show_only_the_actor_subtree(name, notice_records):
+    route = all_routes()[name]
+    client = Client()
+    assert client.login(username="village_cadre_a1", password=PASSWORD)
+    content = client.get(route).content.decode()
+    assert notice_records["a"] in content and notice_records["b"] not in content
+    assert "柳村" not in content
+    assert client.login(username="other_county_admin", password=PASSWORD)
+    content = client.get(route).content.decode()
+    assert notice_records["a"] not in content and notice_records["b"] not in content

@@ -1,16 +1,23 @@
-"""API v1 of the procedures: cases of the actor's area, a case with its timeline, a transition
-and a batch of transitions.
+"""API v1 of the procedures: cases of the actor's area, opening a case, a case with its
+timeline, a transition and a batch of transitions, comments, objections (raise, resolve) and
+attachments (upload, access-checked download).
 
-A case outside the actor's area answers 404 like a missing one. A refused transition changes
-nothing and answers 403 (the role is not the step's level) or 409 (closed, paused by an
-objection, publicity running, out of order) with a ``code``.
+A case or attachment outside the actor's area answers 404 like a missing one. A refused action
+changes nothing and answers 403 (the role is not the step's level, or may read but not change)
+or 409 (closed, paused by an objection, publicity running, out of order, a duplicate case …)
+with a ``code``.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.http import FileResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,17 +31,25 @@ from fupin.core.api import (
     valid_filters,
 )
 from fupin.core.audit import ChangeSource
-from fupin.procedures.access import access_case
+from fupin.core.errors import NotFound
+from fupin.procedures.access import access_attachment, access_case
 from fupin.procedures.definitions import PROCEDURES
 from fupin.procedures.forms import CaseFilterForm
 from fupin.procedures.models import Case
 from fupin.procedures.selectors import CaseFilters, case_list, cases_by_ids
 from fupin.procedures.serializers import (
+    AttachmentInputSerializer,
+    AttachmentOutputSerializer,
     BatchInputSerializer,
     BatchOutputSerializer,
     CaseDetailOutputSerializer,
+    CaseOpenInputSerializer,
     CaseOutputSerializer,
+    CommentOutputSerializer,
+    ObjectionOutputSerializer,
     RefusalOutputSerializer,
+    ResolveInputSerializer,
+    TextInputSerializer,
     TransitionInputSerializer,
 )
 from fupin.procedures.services import (
@@ -42,13 +57,21 @@ from fupin.procedures.services import (
     NotAllowed,
     Refused,
     allowed_actions,
+    attachment_add,
+    attachment_path,
     case_batch_transition,
+    case_open,
     case_transition,
+    comment_add,
+    objection_raise,
+    objection_resolve,
     publicity_ends,
     refusal_of,
 )
+from fupin.registry.access import access_household_by_no
 
 CASE_ID = OpenApiParameter("case_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+ATTACHMENT_ID = OpenApiParameter("attachment_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 FILTERS = [
     OpenApiParameter("procedure", str, description="identification, exit, monitoring, elimination"),
     OpenApiParameter("state", str, description="a step code or an end state"),
@@ -64,6 +87,17 @@ REFUSED = {
         RefusalOutputSerializer,
         description="closed, paused by an objection, publicity running or out of order",
     ),
+}
+
+READ_ONLY = OpenApiResponse(
+    RefusalOutputSerializer,
+    description="`wrong_level`: the role may read the case but not change it",
+)
+WRITE_ERRORS = {
+    400: ERRORS[400],
+    401: ERRORS[401],
+    403: READ_ONLY,
+    404: ERRORS[404],
 }
 
 
@@ -95,6 +129,57 @@ class CaseListApi(JsonApi, APIView):
         values = valid_filters(CaseFilterForm(request.query_params))
         cases = case_list(actor=request.user, filters=CaseFilters(**values))
         return paginated_response(request, self, cases, CaseOutputSerializer)
+
+    @extend_schema(
+        operation_id="procedure_case_open",
+        summary="Open a case",
+        description="Open a case for a household of the caller's area on the procedure's first "
+        "step, by a role of that step's level (the village). Monitoring needs the discovery "
+        "`channel`. Refused (nothing is written) when the household already has an open case of "
+        "the procedure (`duplicate`), when only a poor household can exit (`not_poor`), or for "
+        "risk elimination when the household is not under monitoring (`not_monitored`), has no "
+        "labour capacity (`no_labour`) or the policy's criteria fail (`criteria_fail`). A "
+        "household outside the caller's area is reported like a missing one, on `household_no`.",
+        request=CaseOpenInputSerializer,
+        responses={
+            201: CaseDetailOutputSerializer,
+            400: ERRORS[400],
+            401: ERRORS[401],
+            403: OpenApiResponse(
+                RefusalOutputSerializer,
+                description="`wrong_level`: only the first step's level opens the procedure",
+            ),
+            409: OpenApiResponse(
+                RefusalOutputSerializer,
+                description="duplicate, not_poor, not_monitored, no_labour or criteria_fail",
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        values = parse_input(CaseOpenInputSerializer, request.data)
+        try:
+            household = access_household_by_no(request.user, values["household_no"])
+        except NotFound:
+            raise exceptions.ValidationError(
+                {"household_no": [_("No such household in your area.")]}
+            ) from None
+        try:
+            case = case_open(
+                actor=request.user,
+                source=ChangeSource.api(),
+                household=household,
+                procedure=values["procedure"],
+                year=values["year"],
+                channel=values["channel"],
+                comment=values["comment"],
+            )
+        except (Refused, NotAllowed) as error:
+            return _refusal(error)
+        return Response(
+            _detail(request.user, case),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("api-case-detail", kwargs={"case_id": case.public_id})},
+        )
 
 
 class CaseDetailApi(JsonApi, APIView):
@@ -176,3 +261,186 @@ class CaseBatchApi(JsonApi, APIView):
         done = sum(1 for r in results if r.ok)
         data = {"done": done, "refused": len(results) - done, "results": results}
         return Response(BatchOutputSerializer(data).data)
+
+
+class CaseCommentApi(JsonApi, APIView):
+    @extend_schema(
+        operation_id="procedure_case_comments",
+        summary="The comments of a case",
+        description="Oldest first, each with the step the case was at.",
+        parameters=[CASE_ID],
+        responses={200: CommentOutputSerializer(many=True), **READ_ERRORS},
+    )
+    def get(self, request: Request, case_id: str) -> Response:
+        case = access_case(request.user, case_id)
+        return Response(CommentOutputSerializer(case.comments.all(), many=True).data)
+
+    @extend_schema(
+        operation_id="procedure_case_comment_add",
+        summary="Comment on a case",
+        description="By a role that may change the case's area; the comment is kept with the "
+        "current step.",
+        parameters=[CASE_ID],
+        request=TextInputSerializer,
+        responses={201: CommentOutputSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request: Request, case_id: str) -> Response:
+        case = access_case(request.user, case_id)
+        values = parse_input(TextInputSerializer, request.data)
+        try:
+            comment = comment_add(
+                actor=request.user, source=ChangeSource.api(), case=case, text=values["text"]
+            )
+        except (Refused, NotAllowed) as error:
+            return _refusal(error)
+        return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class CaseObjectionApi(JsonApi, APIView):
+    @extend_schema(
+        operation_id="procedure_case_objections",
+        summary="The objections of a case",
+        description="Oldest first; an objection without a `decision` is unresolved and keeps "
+        "the case paused.",
+        parameters=[CASE_ID],
+        responses={200: ObjectionOutputSerializer(many=True), **READ_ERRORS},
+    )
+    def get(self, request: Request, case_id: str) -> Response:
+        case = access_case(request.user, case_id)
+        return Response(ObjectionOutputSerializer(case.objections.all(), many=True).data)
+
+    @extend_schema(
+        operation_id="procedure_case_objection_raise",
+        summary="Raise an objection",
+        description="During a publicity period, by a role that may change the case's area: the "
+        "case is paused (no step is completed) until a township or county role resolves it. "
+        "Refused outside a publicity period (`not_publicity`) or while another objection is "
+        "unresolved (`paused`).",
+        parameters=[CASE_ID],
+        request=TextInputSerializer,
+        responses={
+            201: ObjectionOutputSerializer,
+            **WRITE_ERRORS,
+            409: OpenApiResponse(RefusalOutputSerializer, description="not_publicity or paused"),
+        },
+    )
+    def post(self, request: Request, case_id: str) -> Response:
+        case = access_case(request.user, case_id)
+        values = parse_input(TextInputSerializer, request.data)
+        try:
+            objection = objection_raise(
+                actor=request.user, source=ChangeSource.api(), case=case, text=values["text"]
+            )
+        except (Refused, NotAllowed) as error:
+            return _refusal(error)
+        return Response(ObjectionOutputSerializer(objection).data, status=status.HTTP_201_CREATED)
+
+
+class CaseResolveApi(JsonApi, APIView):
+    @extend_schema(
+        operation_id="procedure_case_objection_resolve",
+        summary="Resolve the unresolved objection",
+        description="A case has at most one unresolved objection; a township or county role of "
+        "the household's area resolves it. `dismissed`: the case resumes and its publicity "
+        "period is extended by the time it was paused; `upheld`: the case is rejected. Refused "
+        "when no objection is unresolved (`not_paused`).",
+        parameters=[CASE_ID],
+        request=ResolveInputSerializer,
+        responses={
+            200: CaseDetailOutputSerializer,
+            400: ERRORS[400],
+            401: ERRORS[401],
+            403: OpenApiResponse(
+                RefusalOutputSerializer,
+                description="`wrong_level`: not a township or county role of the area",
+            ),
+            404: ERRORS[404],
+            409: OpenApiResponse(RefusalOutputSerializer, description="not_paused"),
+        },
+    )
+    def post(self, request: Request, case_id: str) -> Response:
+        case = access_case(request.user, case_id)
+        values = parse_input(ResolveInputSerializer, request.data)
+        try:
+            case = objection_resolve(
+                actor=request.user,
+                source=ChangeSource.api(),
+                case=case,
+                decision=values["decision"],
+                resolution=values["resolution"],
+            )
+        except (Refused, NotAllowed) as error:
+            return _refusal(error)
+        return Response(_detail(request.user, case))
+
+
+# Refusals of an upload that are about the file itself: reported on the field, like bad input.
+FILE_REFUSALS = {"type", "too_large"}
+
+
+class CaseAttachmentApi(JsonApi, APIView):
+    parser_classes: Sequence[type[BaseParser]] = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="procedure_case_attachments",
+        summary="The attachments of a case",
+        description="Oldest first; `url` downloads the file.",
+        parameters=[CASE_ID],
+        responses={200: AttachmentOutputSerializer(many=True), **READ_ERRORS},
+    )
+    def get(self, request: Request, case_id: str) -> Response:
+        case = access_case(request.user, case_id)
+        return Response(AttachmentOutputSerializer(case.attachments.all(), many=True).data)
+
+    @extend_schema(
+        operation_id="procedure_case_attachment_add",
+        summary="Attach a file to a case",
+        description="Multipart: one `file` (PDF, JPEG, PNG, Word, Excel or plain text) within "
+        "the size limit, by a role that may change the case's area. A file of another type or "
+        "too large is reported on `file` and nothing is kept.",
+        parameters=[CASE_ID],
+        request={"multipart/form-data": AttachmentInputSerializer},
+        responses={201: AttachmentOutputSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request: Request, case_id: str) -> Response:
+        case = access_case(request.user, case_id)
+        values = parse_input(AttachmentInputSerializer, request.data)
+        try:
+            attachment = attachment_add(
+                actor=request.user, source=ChangeSource.api(), case=case, upload=values["file"]
+            )
+        except Refused as error:
+            if error.refusal in FILE_REFUSALS:
+                raise exceptions.ValidationError({"file": error.messages}) from None
+            return _refusal(error)
+        except NotAllowed as error:
+            return _refusal(error)
+        return Response(AttachmentOutputSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class AttachmentFileApi(JsonApi, APIView):
+    @extend_schema(
+        operation_id="procedure_attachment_file",
+        summary="Download an attachment",
+        description="The file as uploaded, after the same access check as its case.",
+        parameters=[ATTACHMENT_ID],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="the file, with its own content type"
+            ),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request: Request, attachment_id: str) -> FileResponse:
+        attachment = access_attachment(request.user, attachment_id)
+        path = attachment_path(attachment)
+        if not path.is_file():
+            raise NotFound
+        response = FileResponse(
+            path.open("rb"),
+            as_attachment=True,
+            filename=attachment.name,
+            content_type=attachment.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

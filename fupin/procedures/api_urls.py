@@ -29,4 +29,54 @@ urlpatterns: list[URLPattern] = [
         api.CaseTransitionApi.as_view(schema=None),
         name="api-case-transition-slash",
     ),
+    path(
+        "procedures/cases/<uuid:case_id>/comments",
+        api.CaseCommentApi.as_view(),
+        name="api-case-comments",
+    ),
+    path(
+        "procedures/cases/<uuid:case_id>/comments/",
+        api.CaseCommentApi.as_view(schema=None),
+        name="api-case-comments-slash",
+    ),
+    path(
+        "procedures/cases/<uuid:case_id>/objections",
+        api.CaseObjectionApi.as_view(),
+        name="api-case-objections",
+    ),
+    path(
+        "procedures/cases/<uuid:case_id>/objections/",
+        api.CaseObjectionApi.as_view(schema=None),
+        name="api-case-objections-slash",
+    ),
+    path(
+        "procedures/cases/<uuid:case_id>/objections/resolve",
+        api.CaseResolveApi.as_view(),
+        name="api-case-resolve",
+    ),
+    path(
+        "procedures/cases/<uuid:case_id>/objections/resolve/",
+        api.CaseResolveApi.as_view(schema=None),
+        name="api-case-resolve-slash",
+    ),
+    path(
+        "procedures/cases/<uuid:case_id>/attachments",
+        api.CaseAttachmentApi.as_view(),
+        name="api-case-attachments",
+    ),
+    path(
+        "procedures/cases/<uuid:case_id>/attachments/",
+        api.CaseAttachmentApi.as_view(schema=None),
+        name="api-case-attachments-slash",
+    ),
+    path(
+        "procedures/attachments/<uuid:attachment_id>",
+        api.AttachmentFileApi.as_view(),
+        name="api-attachment-file",
+    ),
+    path(
+        "procedures/attachments/<uuid:attachment_id>/",
+        api.AttachmentFileApi.as_view(schema=None),
+        name="api-attachment-file-slash",
+    ),
 ]

@@ -142,3 +142,42 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PublicNotice(models.Model):
+    """An issued public notice (公示/公告) of a village: the households on one publicity or
+    announcement step of a procedure in a period. ``snapshot`` holds everything printed (title,
+    names, dates, rows with masked id numbers) as it was when issued, so a re-print is the same
+    document even after the households change. Only fupin/procedures/notices.py writes it."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    village = models.ForeignKey(
+        Division, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    procedure = models.CharField(_("procedure"), max_length=16)
+    step = models.CharField(_("step"), max_length=24)
+    title = models.CharField(_("title"), max_length=200)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    where_to_object = models.TextField(_("where to object"))
+    snapshot = models.JSONField(_("content as issued"))
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    issued_by_name = models.CharField(_("issued by"), max_length=150)
+    issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("public notice")
+        verbose_name_plural = _("public notices")
+        ordering = ["-issued_at", "-id"]
+        indexes = [models.Index(fields=["village", "issued_at"], name="notice_village_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")),
+                name="notice_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

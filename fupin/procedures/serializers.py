@@ -2,10 +2,12 @@
 
 from typing import Any
 
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from fupin.procedures.definitions import ADVANCE, PROCEDURES, REJECT
-from fupin.procedures.models import Case
+from fupin.procedures.definitions import ADVANCE, CHANNELS, PROCEDURES, REJECT
+from fupin.procedures.models import Case, Objection
 
 
 class CaseOutputSerializer(serializers.Serializer[Case]):
@@ -62,6 +64,10 @@ class AttachmentOutputSerializer(serializers.Serializer[Any]):
     size = serializers.IntegerField()
     sha256 = serializers.CharField()
     uploaded_at = serializers.DateTimeField()
+    url = serializers.SerializerMethodField(help_text="the file, after the same access check")
+
+    def get_url(self, attachment: Any) -> str:
+        return reverse("api-attachment-file", kwargs={"attachment_id": attachment.public_id})
 
 
 class CaseDetailOutputSerializer(CaseOutputSerializer):
@@ -109,6 +115,46 @@ class BatchOutputSerializer(serializers.Serializer[Any]):
     done = serializers.IntegerField()
     refused = serializers.IntegerField()
     results = BatchResultOutputSerializer(many=True)
+
+
+class CaseOpenInputSerializer(serializers.Serializer[Any]):
+    household_no = serializers.CharField(max_length=32)
+    procedure = serializers.ChoiceField(choices=list(PROCEDURES))
+    year = serializers.IntegerField(min_value=2013, max_value=2100)
+    channel = serializers.ChoiceField(
+        choices=list(CHANNELS),
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="how the risk was discovered; required for monitoring, ignored otherwise",
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["procedure"] == "monitoring" and not attrs.get("channel"):
+            raise serializers.ValidationError(
+                {"channel": [_("Choose how the risk was discovered.")]}
+            )
+        return attrs
+
+
+class TextInputSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField()
+
+
+class ResolveInputSerializer(serializers.Serializer[Any]):
+    decision = serializers.ChoiceField(
+        choices=Objection.Decision.values,
+        help_text="dismissed: the case resumes, the publicity period extended by the pause; "
+        "upheld: the case is rejected",
+    )
+    resolution = serializers.CharField()
+
+
+class AttachmentInputSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(
+        help_text="PDF, JPEG, PNG, Word, Excel or plain text, within the size limit"
+    )
 
 
 class RefusalOutputSerializer(serializers.Serializer[Any]):

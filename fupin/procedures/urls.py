@@ -6,6 +6,10 @@ app_name = "procedures"
 
 urlpatterns = [
     path("", views.case_list_view, name="case-list"),
+    path("notices/", views.notice_list_view, name="notice-list"),
+    path("notices/new/", views.notice_new_view, name="notice-new"),
+    path("notices/<uuid:notice_id>/", views.notice_detail_view, name="notice-detail"),
+    path("notices/<uuid:notice_id>/pdf/", views.notice_pdf_view, name="notice-pdf"),
     path("new/", views.case_open_view, name="case-open"),
     path("batch/", views.case_batch_view, name="case-batch"),
     path("<uuid:case_id>/", views.case_detail_view, name="case-detail"),

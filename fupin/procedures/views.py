@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fupin.accounts.scope import actor_scope
 from fupin.core import errors
 from fupin.core.audit import ChangeSource
-from fupin.core.views import access_or_404
+from fupin.core.views import access_or_404, show_service_errors
 from fupin.procedures.access import access_attachment, access_case
 from fupin.procedures.definitions import CHANNELS, PROCEDURES
 from fupin.procedures.forms import (
@@ -35,6 +35,20 @@ from fupin.procedures.forms import (
     TransitionForm,
 )
 from fupin.procedures.models import Case
+from fupin.procedures.notice_forms import NoticeFilterForm, NoticeForm
+from fupin.procedures.notices import (
+    PdfFontMissing,
+    access_notice,
+    can_issue,
+    notice_draft,
+    notice_headers,
+    notice_issue,
+    notice_lines,
+    notice_list,
+    notice_pdf,
+    notice_request,
+    notice_villages,
+)
 from fupin.procedures.selectors import CaseFilters, case_list, case_timeline, cases_by_ids
 from fupin.procedures.services import (
     NotAllowed,
@@ -342,5 +356,111 @@ def attachment_file_view(request: HttpRequest, attachment_id: Any) -> FileRespon
         filename=attachment.name,
         content_type=attachment.content_type,
     )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- Public notices (公示/公告): fupin/procedures/notices.py -------------------------------------
+
+NOTICE_PAGE_SIZE = 20
+
+
+@login_required
+@require_GET
+def notice_list_view(request: HttpRequest) -> HttpResponse:
+    form = NoticeFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    notices = notice_list(
+        actor=request.user,
+        village=filters.get("village", ""),
+        procedure=filters.get("procedure", ""),
+    )
+    page = Paginator(notices, NOTICE_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "procedures/notice_list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notice_new_view(request: HttpRequest) -> HttpResponse:
+    """The notice form with a preview of the draft below it; POST issues the notice."""
+    posted = request.method == "POST"
+    data = request.POST if posted else (request.GET if "village" in request.GET else None)
+    form = NoticeForm(data, initial={"village": request.GET.get("village", "")})
+    draft = None
+    issuable = False
+    if form.is_bound and form.is_valid():
+        try:
+            asked = notice_request(request.user, **form.request_fields())
+            if posted:
+                notice = notice_issue(
+                    actor=request.user,
+                    source=ChangeSource.web(),
+                    request=asked,
+                    where_to_object=form.cleaned_data["where_to_object"],
+                )
+                messages.success(request, _("The notice is issued."))
+                return redirect("procedures:notice-detail", notice_id=notice.public_id)
+        except ValidationError as error:
+            show_service_errors(form, error)
+        except NotAllowed as error:
+            form.add_error(None, str(error))
+        else:
+            draft = notice_draft(
+                request.user, asked, where_to_object=form.cleaned_data["where_to_object"]
+            )
+            issuable = can_issue(request.user, asked.village) and bool(draft["rows"])
+    return render(
+        request,
+        "procedures/notice_new.html",
+        {
+            "form": form,
+            "villages": notice_villages(request.user),
+            "content": draft,
+            "headers": notice_headers(draft) if draft else [],
+            "lines": notice_lines(draft) if draft else {},
+            "issuable": issuable,
+        },
+    )
+
+
+@login_required
+@require_GET
+def notice_detail_view(request: HttpRequest, notice_id: Any) -> HttpResponse:
+    notice = access_or_404(access_notice, request.user, notice_id)
+    content = notice.snapshot
+    return render(
+        request,
+        "procedures/notice_detail.html",
+        {
+            "notice": notice,
+            "content": content,
+            "headers": notice_headers(content),
+            "lines": notice_lines(content),
+        },
+    )
+
+
+@login_required
+@require_GET
+def notice_pdf_view(request: HttpRequest, notice_id: Any) -> HttpResponse:
+    notice = access_or_404(access_notice, request.user, notice_id)
+    try:
+        pdf = notice_pdf(notice.snapshot)
+    except PdfFontMissing as error:
+        return render(
+            request,
+            "procedures/notice_pdf_unavailable.html",
+            {"notice": notice, "error": error},
+            status=503,
+        )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"notice-{notice.village.code}-{notice.issued_at:%Y%m%d}-{str(notice.public_id)[:8]}"
+    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
