@@ -47,6 +47,7 @@ from fupin.procedures.notices import (
     notice_list,
     notice_pdf,
     notice_request,
+    notice_steps,
     notice_villages,
 )
 from fupin.procedures.selectors import CaseFilters, case_list, case_timeline, cases_by_ids
@@ -213,6 +214,9 @@ def case_detail_view(request: HttpRequest, case_id: Any) -> HttpResponse:
             "steps": steps,
             "step": step,
             "publicity_ends": publicity_ends(case, step) if step else None,
+            "notice_step": (
+                f"{case.procedure}:{step.code}" if step and step in notice_steps(definition) else ""
+            ),
             "timeline": case_timeline(case),
             "actions": allowed_actions(request.user, case),
             "can_object": can_object(request.user, case),

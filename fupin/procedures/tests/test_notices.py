@@ -475,3 +475,17 @@ def test_a_font_without_chinese_characters_is_refused_not_printed_as_boxes(
     with pytest.raises(PdfFontMissing) as error:
         notice_pdf(notice.snapshot)
     assert "DejaVuSans.ttf" in error.value.message and "fonts-wqy-microhei" in error.value.message
+
+
+def test_a_case_on_a_publicity_step_links_to_its_village_notice(personas, household_a1):
+    case = on_first_publicity(personas, household_a1)
+    client = login("village_cadre_a1")
+    page = client.get(reverse("procedures:case-detail", args=[case.public_id])).content.decode()
+    link = re.search(r'href="([^"]*/notices/new/\?village=[^"]+)"', page)
+    assert link is not None
+    preview = client.get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert household_a1.household_no in preview and issue_form() in preview
+    # A case on a step that is not made public has no such link.
+    Case.objects.filter(pk=case.pk).update(state="application")
+    page = client.get(reverse("procedures:case-detail", args=[case.public_id])).content.decode()
+    assert "/notices/new/?" not in page
