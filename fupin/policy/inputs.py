@@ -3,15 +3,19 @@
 * ``read_bulk``: one SQL query per table for a whole division subtree. Member facts are counted
   and the yearly records of the year and the two before joined to their household inside the
   database (the expressions of ``criteria`` compiled to SQL), so only one row per household
-  crosses into Python. SQLite rows are fetched with the cursor; PostgreSQL streams CSV through
-  ``COPY``. Each query becomes a polars frame. Outside a transaction the queries run side by
-  side on connections of their own.
+  crosses into Python. PostgreSQL streams CSV through ``COPY``; SQLite results are read
+  straight into Arrow columns by the ADBC SQLite driver (no Python object per value, and no
+  lock on the interpreter while it reads) when the database is a file and no transaction is
+  open here, else fetched with Django's cursor. Each query becomes a polars frame. Outside a
+  transaction the queries run side by side on connections of their own.
 * ``read_household``: the ORM rows of one household, as plain dicts with the same column names
   and units (birth dates as ISO text, amounts in yuan), for the explanation.
 """
 
 import hashlib
 import io
+import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +36,8 @@ from fupin.policy.expressions import ParameterValues, SqlContext, count_sql
 from fupin.policy.models import HousingRenovation
 from fupin.policy.parameters import reference_day
 from fupin.registry.models import Household, Member, YearlyRecord
+
+logger = logging.getLogger(__name__)
 
 MONEY_FIELDS = (
     "wage_income",
@@ -129,7 +135,7 @@ def scope_filter(column: str, path: str | None) -> tuple[str, list[Any]]:
 
 
 def fetch_frame(sql: str, params: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    """Run one query into a polars frame with the given column types."""
+    """Run one query into a polars frame with the given column types (in the query's order)."""
     if connection.vendor == "postgresql":
         buffer = io.BytesIO()
         copy_sql = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
@@ -145,10 +151,49 @@ def fetch_frame(sql: str, params: list[Any], schema: dict[str, Any]) -> pl.DataF
         if not buffer.getbuffer().nbytes:
             return pl.DataFrame(schema=schema)
         return pl.read_csv(buffer.getvalue(), has_header=False, schema=schema)
+    path = _sqlite_file()
+    if path:
+        try:
+            return sqlite_arrow_frame(path, sql, params, schema)
+        except Exception as exc:  # any failure of the driver: the cursor reads it instead
+            logger.warning("ADBC read failed, reading with the cursor instead: %s", exc)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _sqlite_file() -> str:
+    """The SQLite database file when another connection may read it: none inside a transaction
+    (it would not see the uncommitted rows) nor for an in-memory database."""
+    name = str(connection.settings_dict["NAME"] or "")
+    if connection.in_atomic_block or not name or ":memory:" in name or "mode=memory" in name:
+        return ""
+    return name
+
+
+PLACEHOLDER = re.compile(r"%s")
+# Rows per Arrow batch: the ADBC driver infers each column's type from the first batch, so a
+# column that is null for many leading rows (e.g. no record of the year) needs a large one.
+ARROW_BATCH_ROWS = 65_536
+
+
+def sqlite_arrow_frame(
+    path: str, sql: str, params: list[Any], schema: dict[str, Any]
+) -> pl.DataFrame:
+    """One query on the SQLite file at ``path`` through the ADBC driver, into a polars frame with
+    ``schema``'s names and types. Raises when the driver cannot read it (e.g. a column null in
+    its whole first batch, then text: the caller falls back to the cursor)."""
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+    with adbc_sqlite.connect(path) as conn, conn.cursor() as cursor:
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ARROW_BATCH_ROWS)})
+        cursor.execute(PLACEHOLDER.sub("?", sql), params)
+        frame = pl.DataFrame(cursor.fetch_arrow())
+    if frame.width != len(schema):
+        raise ValueError(f"{frame.width} columns read, {len(schema)} expected")
+    frame.columns = list(schema)
+    return frame.cast(pl.Schema(schema))
 
 
 HOUSEHOLD_SCHEMA: dict[str, Any] = {
