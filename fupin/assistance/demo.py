@@ -38,9 +38,9 @@ from fupin.assistance.models import (
     ProjectFunding,
     ProjectVillage,
 )
+from fupin.core import bulk
 from fupin.core.audit import ChangeSource, audit_record
 from fupin.divisions.models import Division, Level
-from fupin.registry.demo import _bulk_session, _insert, _now
 from fupin.registry.models import Household, Member, YearlyRecord
 
 Array = NDArray[Any]
@@ -48,6 +48,7 @@ Progress = Callable[[str], None]
 FIRST_YEAR, LAST_YEAR = 2014, 2020
 PROJECTS = 300
 POOL = 48  # pre-drawn detail (extra) variants per measure type
+CHUNK = 25_000  # rows per executemany call or COPY slice (as the demo city writes)
 
 # Measure kinds typical for each main cause of poverty, with weights.
 BY_CAUSE: dict[str, list[tuple[str, int]]] = {
@@ -176,7 +177,7 @@ def generate_demo_assistance(
         if missing or "housing_renovation" not in types:
             msg = f"The measure catalogue lacks {missing or ['housing_renovation']}; run migrate."
             raise DemoAssistanceError(msg)
-        with _bulk_session():
+        with bulk.bulk_session():
             result = _draw_and_write(rng, hh, types, day, say)
         city = Division.objects.filter(level=Level.CITY).order_by("code").first()
         audit_record(
@@ -575,8 +576,8 @@ def _concat(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 def _write_measures(ms: dict[str, Any], first_id: int) -> int:
     m = len(ms["hh"])
-    now = _now()
-    _insert(
+    now = bulk.now_value()
+    bulk.insert_rows(
         Measure,
         {
             "id": np.arange(first_id, first_id + m, dtype=np.int64),
@@ -606,6 +607,7 @@ def _write_measures(ms: dict[str, Any], first_id: int) -> int:
             "notes": "",
         },
         m,
+        chunk=CHUNK,
     )
     _reset_sequence(Measure)
     return m
@@ -620,8 +622,8 @@ def _write_stages(housing: dict[str, Any], first_id: int, today: dt.date) -> int
     reached = np.cumprod(reached, axis=1).astype(bool)
     rows, cols = np.nonzero(reached)
     total = len(rows)
-    now = _now()
-    _insert(
+    now = bulk.now_value()
+    bulk.insert_rows(
         MeasureStage,
         {
             "measure": measure_ids[rows],
@@ -631,6 +633,7 @@ def _write_stages(housing: dict[str, Any], first_id: int, today: dt.date) -> int
             "recorded_at": now,
         },
         total,
+        chunk=CHUNK,
     )
     return total
 
@@ -790,9 +793,9 @@ def _projects(rng: np.random.Generator, hh: dict[str, Any], today: dt.date) -> d
                             payments.append(
                                 (pid, int(household_id), paid_year, yearly, pay_day.isoformat())
                             )
-    now = _now()
+    now = bulk.now_value()
     n = len(rows["id"])
-    _insert(
+    bulk.insert_rows(
         Project,
         {
             "id": np.array(rows["id"], dtype=np.int64),
@@ -810,6 +813,7 @@ def _projects(rng: np.random.Generator, hh: dict[str, Any], today: dt.date) -> d
             "progress": np.array(rows["progress"], dtype=np.int64),
         },
         n,
+        chunk=CHUNK,
     )
     _reset_sequence(Project)
     _insert_rows(ProjectVillage, ["project", "village"], links)
@@ -854,13 +858,13 @@ def _yuan(cents: int) -> str:
 
 
 def _insert_rows(model: type[models.Model], names: list[str], rows: list[tuple[Any, ...]]) -> int:
-    """Write explicit row tuples through the registry demo's writer (one object array a column)."""
+    """Write explicit row tuples (one object array a column)."""
     values: dict[str, Any] = {}
     for i, name in enumerate(names):
         column = np.empty(len(rows), dtype=object)
         column[:] = [row[i] for row in rows]
         values[name] = column
-    return _insert(model, values, len(rows))
+    return bulk.insert_rows(model, values, len(rows), chunk=CHUNK)
 
 
 def _reset_sequence(model: type[models.Model]) -> None:
@@ -872,15 +876,8 @@ def _reset_sequence(model: type[models.Model]) -> None:
 
 
 def _analyze() -> str:
-    tables = [
-        m._meta.db_table
-        for m in (Measure, MeasureStage, Project, ProjectVillage, Milestone, ProjectBeneficiary)
-    ]
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA analysis_limit = 2000")
-        for table in tables:
-            cursor.execute("ANALYZE " + connection.ops.quote_name(table))
+    tables = (Measure, MeasureStage, Project, ProjectVillage, Milestone, ProjectBeneficiary)
+    bulk.analyze(*tables)
     return f"{len(tables)} tables analysed"
 
 

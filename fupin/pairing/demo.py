@@ -27,10 +27,10 @@ from django.utils import timezone
 
 from fupin.accounts.models import Official, RoleAssignment, User
 from fupin.accounts.roles import RankLevel, Role
+from fupin.core import bulk
 from fupin.core.audit import ChangeSource, audit_record
 from fupin.core.models import AuditEvent
 from fupin.divisions.models import Division, Level
-from fupin.pairing import bulk
 from fupin.pairing.models import (
     Attendance,
     HelpUnit,

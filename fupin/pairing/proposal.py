@@ -24,10 +24,10 @@ from django.db.models import Count, Exists, OuterRef
 from numpy.typing import NDArray
 
 from fupin.accounts.models import Official
+from fupin.core import bulk
 from fupin.core.audit import ChangeSource, audit_record
 from fupin.core.models import AuditEvent
 from fupin.divisions.models import Division, Level
-from fupin.pairing import bulk
 from fupin.pairing.models import Pairing
 from fupin.pairing.orphans import orphan_q
 from fupin.pairing.policy import priority_statuses, programme_statuses, quotas_on

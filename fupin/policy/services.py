@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from fupin.accounts.roles import Role
 from fupin.accounts.scope import actor_scope
 from fupin.core.audit import ChangeSource, audit_record
+from fupin.core.bulk import insert_frame
 from fupin.core.errors import NotFound, PermissionDenied
 from fupin.divisions.models import Division
 from fupin.policy.evaluation import BulkResult, EvaluationError, evaluate_frame
@@ -42,7 +43,6 @@ from fupin.policy.parameters import (
     spec_of,
 )
 from fupin.registry.access import access_household_by_no
-from fupin.registry.bulk import insert_frame
 
 BUNDLED_FILE = Path(__file__).resolve().parent / "data" / "policy_values.csv"
 POLICY_DIVISION = "policy"  # audit entity of policy values

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fupin.core.audit import ChangeSource, audit_record
+from fupin.core.bulk import insert_frame
 from fupin.policy.criteria import CRITERIA, MEMBER_COUNTS, TESTS
 from fupin.policy.evaluation import BulkResult, EvaluationError, evaluate_frame
 from fupin.policy.expressions import ParameterValues
@@ -30,7 +31,6 @@ from fupin.policy.parameters import (
     parameters_for_year,
 )
 from fupin.policy.services import _require_policy_editor, _scope_division, summarise
-from fupin.registry.bulk import insert_frame
 
 # Outcomes that keep a household in the programme (poor, to identify, under monitoring) and
 # those that take it out; a flip crosses from one group to the other.

@@ -23,7 +23,6 @@ from the source: existing rows keep their values, new rows get the default.
 """
 
 import datetime as dt
-import io
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -37,9 +36,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from fupin.core.audit import ChangeSource
+from fupin.core.bulk import insert_frame, table_and_columns
 from fupin.core.models import AuditEvent
 from fupin.divisions.models import Division
-from fupin.registry.demo import _columns
 from fupin.registry.models import Household, Member, YearlyRecord
 from fupin.registry.pinyin import name_initials
 from fupin.registry.validation import MEMBER_FIELDS, RECORD_FIELDS
@@ -132,7 +131,7 @@ MEMBER_SCHEMA: dict[str, Any] = {
     "dibao": pl.Boolean,
     "tekun": pl.Boolean,
 }
-# Rows per executemany call or COPY write.
+# Rows per executemany call of an update (inserts: fupin.core.bulk.FRAME_CHUNK).
 WRITE_CHUNK = 20_000
 # Values per IN list (SQLite allows 250,000 variables; PostgreSQL takes one array).
 KEYS_PER_QUERY = 20_000
@@ -1098,35 +1097,10 @@ def _new_ids(model: type[models.Model], count: int) -> list[int]:
     return list(range(first, first + count))
 
 
-def insert_frame(model: type[models.Model], frame: pl.DataFrame) -> None:
-    """Append ``frame``'s rows to ``model``'s table (column names are field names): COPY on
-    PostgreSQL, executemany on SQLite. Values must already be in the database's terms."""
-    table, columns = _columns(model, frame.columns)
-    if connection.vendor == "postgresql":
-        sql = "COPY {} ({}) FROM STDIN WITH (FORMAT csv)".format(table, ", ".join(columns))
-        # The raw driver's COPY, its errors wrapped like Django's (IntegrityError …).
-        with (
-            connection.wrap_database_errors,
-            connection.cursor() as cursor,
-            cursor.cursor.copy(sql) as copy,
-        ):
-            for begin in range(0, frame.height, WRITE_CHUNK):
-                buffer = io.BytesIO()
-                frame.slice(begin, WRITE_CHUNK).write_csv(buffer, include_header=False)
-                copy.write(buffer.getvalue())
-        return
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (identifiers from _meta)
-        table, ", ".join(columns), ", ".join(["%s"] * len(columns))
-    )
-    with connection.cursor() as cursor:
-        for begin in range(0, frame.height, WRITE_CHUNK):
-            cursor.executemany(sql, frame.slice(begin, WRITE_CHUNK).rows())
-
-
 def _update(model: type[models.Model], frame: pl.DataFrame) -> None:
     """``UPDATE … SET <every column but the last> WHERE id = <the last>``, one row at a time
     in the frame's order (executemany)."""
-    table, columns = _columns(model, frame.columns[:-1])
+    table, columns = table_and_columns(model, frame.columns[:-1])
     sql = "UPDATE {} SET {} WHERE id = %s".format(  # noqa: S608 (identifiers from _meta)
         table, ", ".join(f"{c} = %s" for c in columns)
     )

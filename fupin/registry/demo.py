@@ -4,17 +4,15 @@ records, built fast enough for a million people.
 Everything here is invented: names come from common surnames and given names, id numbers are
 built from a county code, a birth date and a sequence with a valid check character, phones are
 random. Columns are drawn with a seeded numpy Generator (same seed, same city) and written with
-raw ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) in chunks inside one transaction; the
-ORM is used only for the division tree, the audit event and the demo accounts.
+raw ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) in chunks inside one transaction
+(``fupin.core.bulk``); the ORM is used only for the division tree, the audit event and the demo accounts.
 """
 
 import json
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,12 +20,12 @@ import numpy as np
 from django.core.exceptions import ValidationError
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
-from django.utils import timezone
 from numpy.typing import NDArray
 
 from fupin.accounts.models import User
 from fupin.accounts.roles import RankLevel, Role
 from fupin.accounts.services import user_create
+from fupin.core import bulk
 from fupin.core.audit import ChangeSource, audit_record
 from fupin.core.models import AuditEvent
 from fupin.divisions.models import Division, Level
@@ -47,7 +45,7 @@ FIRST_YEAR, LAST_YEAR = 2014, 2020
 POVERTY_LINES = {2014: 2800, 2015: 2855, 2016: 2952, 2017: 2952, 2018: 2995, 2019: 3218, 2020: 4000}
 # Ages, schooling and labour describe the people as surveyed in the last year of the records.
 REFERENCE_DAY = np.datetime64("2020-07-01")
-CHUNK = 25_000
+CHUNK = 25_000  # rows per executemany call or COPY slice
 
 Progress = Callable[[str], None]
 Array = NDArray[Any]
@@ -356,7 +354,7 @@ def generate_demo(
                     "Households exist already; use --replace to delete the registry first."
                 )
             _stage(say, "delete registry", lambda: f"{_delete_registry():,} rows")
-        with _bulk_session():
+        with bulk.bulk_session():
             villages = _stage(say, "villages", lambda: _villages(rng))
             hh = _stage(
                 say, "households (draw)", lambda: _draw_households(rng, households, villages)
@@ -930,68 +928,6 @@ def _draw_records(
 # --- Writing -----------------------------------------------------------------------------------
 
 
-@contextmanager
-def _bulk_session() -> Iterator[None]:
-    """On SQLite, a bigger page cache while the demo is written; restored afterwards."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        previous = int(cursor.fetchone()[0])
-        cursor.execute("PRAGMA cache_size = -1000000")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA cache_size = %d" % previous)  # noqa: UP031 (a PRAGMA takes no parameters)
-
-
-def _columns(model: type[models.Model], names: Sequence[str]) -> tuple[str, list[str]]:
-    """Quoted table and column names from the model's metadata (never from input)."""
-    qn = connection.ops.quote_name
-    columns = []
-    for name in names:
-        field = model._meta.get_field(name)
-        assert isinstance(field, models.Field) and field.column
-        columns.append(qn(field.column))
-    return qn(model._meta.db_table), columns
-
-
-def _insert(model: type[models.Model], values: dict[str, Any], total: int) -> int:
-    """Write ``total`` rows; each value is an array (one item per row) or a constant."""
-    table, columns = _columns(model, list(values))
-    arrays = list(values.values())
-    if connection.vendor == "postgresql":
-        sql = "COPY {} ({}) FROM STDIN".format(table, ", ".join(columns))
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for rows in _chunks(arrays, total):
-                for row in rows:
-                    copy.write_row(row)
-    else:
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (identifiers from _meta)
-            table, ", ".join(columns), ", ".join(["%s"] * len(columns))
-        )
-        with connection.cursor() as cursor:
-            for rows in _chunks(arrays, total):
-                cursor.executemany(sql, list(rows))
-    return total
-
-
-def _chunks(arrays: list[Any], total: int) -> Iterator[Iterator[tuple[Any, ...]]]:
-    for begin in range(0, total, CHUNK):
-        end = min(begin + CHUNK, total)
-        parts = [
-            a[begin:end].tolist() if isinstance(a, np.ndarray) else repeat(a, end - begin)
-            for a in arrays
-        ]
-        yield zip(*parts, strict=False)
-
-
-def _now() -> Any:
-    return connection.ops.adapt_datetimefield_value(timezone.now())
-
-
 def _write_households(
     hh: dict[str, Any], villages: _Villages, mem: dict[str, Any], rec: dict[str, Any]
 ) -> dict[str, int]:
@@ -1003,8 +939,8 @@ def _write_households(
     status = np.array(STATUSES, dtype=object)[rec["status"]]
     exit_year = rec["exit_year"].astype(object)
     exit_year[rec["exit_year"] < 0] = None
-    now = _now()
-    _insert(
+    now = bulk.now_value()
+    bulk.insert_rows(
         Household,
         {
             "id": hh["id"],
@@ -1024,6 +960,7 @@ def _write_households(
             "exit_year": exit_year,
         },
         n,
+        chunk=CHUNK,
     )
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(no_style(), [Household]):
@@ -1037,8 +974,8 @@ def _write_members(mem: dict[str, Any], hh: dict[str, Any], rec: dict[str, Any])
     # Basic medical insurance is part of the exit test (三保障): every exited member has it.
     basic_medical = mem["basic_medical"] | (rec["status"][mem["hh"]] == STATUSES.index("exited"))
     nullable = np.array([False, True, None], dtype=object)
-    now = _now()
-    _insert(
+    now = bulk.now_value()
+    bulk.insert_rows(
         Member,
         {
             "created_at": now,
@@ -1068,18 +1005,19 @@ def _write_members(mem: dict[str, Any], hh: dict[str, Any], rec: dict[str, Any])
             "left_reason": "",
         },
         m,
+        chunk=CHUNK,
     )
     return {"count": m}
 
 
 def _write_records(rec: dict[str, Any], hh: dict[str, Any]) -> dict[str, int]:
     r = len(rec["hh"])
-    now = _now()
+    now = bulk.now_value()
 
     def yuan(cents: Array) -> Array:
         return np.round(cents / 100.0, 2)
 
-    _insert(
+    bulk.insert_rows(
         YearlyRecord,
         {
             "created_at": now,
@@ -1101,6 +1039,7 @@ def _write_records(rec: dict[str, Any], hh: dict[str, Any]) -> dict[str, int]:
             "has_electricity": True,
         },
         r,
+        chunk=CHUNK,
     )
     return {"count": r}
 
@@ -1118,7 +1057,7 @@ def _write_populations(
     typical = np.clip(rng.lognormal(np.log(900.0), 0.4, count), 250, 4000)
     population = np.maximum(typical, poor / rng.uniform(0.10, 0.60, count))
     population = np.rint(population).astype(np.int64)
-    table, (column, key) = _columns(Division, ["rural_population", "id"])
+    table, (column, key) = bulk.table_and_columns(Division, ["rural_population", "id"])
     sql = f"UPDATE {table} SET {column} = %s WHERE {key} = %s"  # noqa: S608 (identifiers from _meta)
     with connection.cursor() as cursor:
         cursor.executemany(sql, list(zip(population.tolist(), villages.ids.tolist(), strict=True)))
@@ -1131,10 +1070,10 @@ def _write_history(hh: dict[str, Any], villages: _Villages, seed: int) -> dict[s
     paths = dict(Division.objects.filter(pk__in=villages.ids.tolist()).values_list("pk", "path"))
     village_paths = np.array([paths[i] for i in villages.ids.tolist()], dtype=object)
     after = json.dumps({"note": "synthetic demo data", "seed": seed}, ensure_ascii=False)
-    _insert(
+    bulk.insert_rows(
         AuditEvent,
         {
-            "occurred_at": _now(),
+            "occurred_at": bulk.now_value(),
             "actor_username": "",
             "action": "household.register",
             "entity": "household",
@@ -1147,18 +1086,15 @@ def _write_history(hh: dict[str, Any], villages: _Villages, seed: int) -> dict[s
             "source_detail": json.dumps({"command": "generate-demo"}),
         },
         n,
+        chunk=CHUNK,
     )
     return {"count": n}
 
 
 def _analyze() -> str:
     """Fresh planner statistics for the tables just filled (sampled on SQLite, as on PostgreSQL)."""
-    tables = [m._meta.db_table for m in (Division, Household, Member, YearlyRecord)]
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA analysis_limit = 2000")
-        for table in tables:
-            cursor.execute("ANALYZE " + connection.ops.quote_name(table))
+    tables = (Division, Household, Member, YearlyRecord)
+    bulk.analyze(*tables)
     return f"{len(tables)} tables analysed"
 
 
