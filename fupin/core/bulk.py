@@ -115,16 +115,16 @@ def insert_frame(model: type[models.Model], frame: pl.DataFrame) -> None:
 
 
 @contextmanager
-def bulk_session() -> Iterator[None]:
-    """On SQLite, a bigger page cache while a large write runs; restored afterwards. Nothing on
-    PostgreSQL."""
+def bulk_session(kib: int = SESSION_CACHE_KIB) -> Iterator[None]:
+    """On SQLite, a page cache of ``kib`` KiB while a large write runs; restored afterwards.
+    Nothing on PostgreSQL."""
     if connection.vendor != "sqlite":
         yield
         return
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         previous = int(cursor.fetchone()[0])
-        cursor.execute("PRAGMA cache_size = %d" % -SESSION_CACHE_KIB)  # noqa: UP031 (a PRAGMA takes no parameters)
+        cursor.execute("PRAGMA cache_size = %d" % -kib)  # noqa: UP031 (a PRAGMA takes no parameters)
     try:
         yield
     finally:

@@ -20,17 +20,17 @@ writes nothing the second time, not even history.
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext
 
 from fupin.core.audit import ChangeSource, audit_record
+from fupin.core.bulk import bulk_session
 from fupin.exchange.columns import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
 from fupin.exchange.import_validate import Validation, validate_package
 from fupin.exchange.parsed import ParsedPackage
@@ -135,7 +135,7 @@ def apply_package(
     # "write" when the batches are written, "compare" when they are only compared.
     stage = "write" if write else "compare"
     say(stage, 0, total)
-    with sqlite_cache(SQLITE_CACHE_KIB):
+    with bulk_session(SQLITE_CACHE_KIB):
         if write and mode == "strict":
             with transaction.atomic():
                 for batch in batches:
@@ -170,23 +170,6 @@ def apply_package(
         written=write,
         started=started,
     )
-
-
-@contextmanager
-def sqlite_cache(kib: int) -> Iterator[None]:
-    """On SQLite, a page cache of ``kib`` KiB for a while; restored afterwards."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        previous = int(cursor.fetchone()[0])
-        cursor.execute("PRAGMA cache_size = %d" % -kib)  # noqa: UP031 (a PRAGMA takes no parameters)
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA cache_size = %d" % previous)  # noqa: UP031
 
 
 def counts_done(counts: BulkCounts) -> int:

@@ -58,7 +58,6 @@ from fupin.procedures.services import (
     Refused,
     allowed_actions,
     attachment_add,
-    attachment_path,
     case_batch_transition,
     case_open,
     case_transition,
@@ -68,6 +67,7 @@ from fupin.procedures.services import (
     publicity_ends,
     refusal_of,
 )
+from fupin.procedures.views import attachment_response
 from fupin.registry.access import access_household_by_no
 
 CASE_ID = OpenApiParameter("case_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -432,15 +432,7 @@ class AttachmentFileApi(JsonApi, APIView):
         },
     )
     def get(self, request: Request, attachment_id: str) -> FileResponse:
-        attachment = access_attachment(request.user, attachment_id)
-        path = attachment_path(attachment)
-        if not path.is_file():
+        response = attachment_response(access_attachment(request.user, attachment_id))
+        if response is None:
             raise NotFound
-        response = FileResponse(
-            path.open("rb"),
-            as_attachment=True,
-            filename=attachment.name,
-            content_type=attachment.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
         return response

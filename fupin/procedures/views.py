@@ -34,7 +34,7 @@ from fupin.procedures.forms import (
     ResolveForm,
     TransitionForm,
 )
-from fupin.procedures.models import Case
+from fupin.procedures.models import Attachment, Case
 from fupin.procedures.notice_forms import NoticeFilterForm, NoticeForm
 from fupin.procedures.notices import (
     PdfFontMissing,
@@ -351,9 +351,17 @@ def case_attachment_view(request: HttpRequest, case_id: Any) -> HttpResponse:
 @require_GET
 def attachment_file_view(request: HttpRequest, attachment_id: Any) -> FileResponse:
     attachment = access_or_404(access_attachment, request.user, attachment_id)
+    response = attachment_response(attachment)
+    if response is None:
+        raise Http404
+    return response
+
+
+def attachment_response(attachment: Attachment) -> FileResponse | None:
+    """The attachment's file as a download (None when the file is gone), for the web and API."""
     path = attachment_path(attachment)
     if not path.is_file():
-        raise Http404
+        return None
     response = FileResponse(
         path.open("rb"),
         as_attachment=True,
