@@ -4,57 +4,53 @@ As in the registry, paths have no trailing slash; each is accepted with one too,
 the schema.
 """
 
-from django.urls import URLPattern, path
-from rest_framework.views import APIView
+from django.urls import URLPattern
 
 from fupin.assistance import api
-
-
-def _route(route: str, view: type[APIView], name: str) -> list[URLPattern]:
-    return [
-        path(route, view.as_view(), name=name),
-        path(f"{route}/", view.as_view(schema=None), name=f"{name}-slash"),
-    ]
-
+from fupin.core.api import api_route
 
 urlpatterns: list[URLPattern] = [
-    *_route("measure-types", api.MeasureTypeListApi, "api-measure-type-list"),
-    *_route("measure-types/<str:type_code>", api.MeasureTypeDetailApi, "api-measure-type-detail"),
-    *_route("measures", api.MeasureListApi, "api-measure-list"),
-    *_route("measures/<str:measure_id>", api.MeasureDetailApi, "api-measure-detail"),
-    *_route("measures/<str:measure_id>/status", api.MeasureStatusApi, "api-measure-status"),
-    *_route("measures/<str:measure_id>/stages", api.MeasureStageApi, "api-measure-stage"),
-    *_route("measures/<str:measure_id>/photos", api.MeasurePhotoApi, "api-measure-photos"),
-    *_route("photos/<str:photo_id>", api.PhotoFileApi, "api-photo-file"),
-    *_route(
+    *api_route("measure-types", api.MeasureTypeListApi, "api-measure-type-list"),
+    *api_route(
+        "measure-types/<str:type_code>", api.MeasureTypeDetailApi, "api-measure-type-detail"
+    ),
+    *api_route("measures", api.MeasureListApi, "api-measure-list"),
+    *api_route("measures/<str:measure_id>", api.MeasureDetailApi, "api-measure-detail"),
+    *api_route("measures/<str:measure_id>/status", api.MeasureStatusApi, "api-measure-status"),
+    *api_route("measures/<str:measure_id>/stages", api.MeasureStageApi, "api-measure-stage"),
+    *api_route("measures/<str:measure_id>/photos", api.MeasurePhotoApi, "api-measure-photos"),
+    *api_route("photos/<str:photo_id>", api.PhotoFileApi, "api-photo-file"),
+    *api_route(
         "households/<str:household_no>/measures",
         api.HouseholdMeasuresApi,
         "api-household-measures",
     ),
-    *_route(
+    *api_route(
         "households/<str:household_no>/timeline",
         api.HouseholdTimelineApi,
         "api-household-timeline",
     ),
-    *_route("projects", api.ProjectListApi, "api-project-list"),
-    *_route("overdue-milestones", api.OverdueMilestoneApi, "api-overdue-milestones"),
-    *_route("projects/<str:project_code>", api.ProjectDetailApi, "api-project-detail"),
-    *_route("projects/<str:project_code>/funding", api.ProjectFundingApi, "api-project-funding"),
-    *_route(
+    *api_route("projects", api.ProjectListApi, "api-project-list"),
+    *api_route("overdue-milestones", api.OverdueMilestoneApi, "api-overdue-milestones"),
+    *api_route("projects/<str:project_code>", api.ProjectDetailApi, "api-project-detail"),
+    *api_route("projects/<str:project_code>/funding", api.ProjectFundingApi, "api-project-funding"),
+    *api_route(
         "projects/<str:project_code>/disbursements",
         api.ProjectDisbursementApi,
         "api-project-disbursements",
     ),
-    *_route(
+    *api_route(
         "projects/<str:project_code>/milestones/<str:kind>",
         api.ProjectMilestoneApi,
         "api-project-milestone",
     ),
-    *_route(
+    *api_route(
         "projects/<str:project_code>/beneficiaries",
         api.ProjectBeneficiaryApi,
         "api-project-beneficiaries",
     ),
-    *_route("projects/<str:project_code>/benefits", api.ProjectBenefitApi, "api-project-benefits"),
-    *_route("projects/<str:project_code>/photos", api.ProjectPhotoApi, "api-project-photos"),
+    *api_route(
+        "projects/<str:project_code>/benefits", api.ProjectBenefitApi, "api-project-benefits"
+    ),
+    *api_route("projects/<str:project_code>/photos", api.ProjectPhotoApi, "api-project-photos"),
 ]

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms import Form
 from django.http import Http404
+from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
@@ -135,3 +136,12 @@ ERRORS: dict[int, Any] = {
     404: error_response("missing, or outside the actor's area (the same answer)"),
 }
 READ_ERRORS = {code: ERRORS[code] for code in (401, 404)}
+
+
+def api_route(route: str, view: type[APIView], name: str) -> list[URLPattern]:
+    """A route of API v1 (paths have no trailing slash) and its variant with one, accepted too
+    but left out of the schema."""
+    return [
+        path(route, view.as_view(), name=name),
+        path(f"{route}/", view.as_view(schema=None), name=f"{name}-slash"),
+    ]

@@ -1,18 +1,14 @@
 """Policy routes of API v1 (under ``/api/v1/``); the slash variant is left out of the schema."""
 
-from django.urls import URLPattern, path
+from django.urls import URLPattern
 
+from fupin.core.api import api_route
 from fupin.policy import api
 
 urlpatterns: list[URLPattern] = [
-    path(
+    *api_route(
         "households/<str:household_no>/evaluation",
-        api.HouseholdEvaluationApi.as_view(),
-        name="api-household-evaluation",
-    ),
-    path(
-        "households/<str:household_no>/evaluation/",
-        api.HouseholdEvaluationApi.as_view(schema=None),
-        name="api-household-evaluation-slash",
+        api.HouseholdEvaluationApi,
+        "api-household-evaluation",
     ),
 ]

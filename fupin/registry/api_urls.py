@@ -5,17 +5,9 @@ documented; each path is accepted with the other spelling too, left out of the s
 """
 
 from django.urls import URLPattern, path
-from rest_framework.views import APIView
 
+from fupin.core.api import api_route
 from fupin.registry import api
-
-
-def _route(route: str, view: type[APIView], name: str) -> list[URLPattern]:
-    return [
-        path(route, view.as_view(), name=name),
-        path(f"{route}/", view.as_view(schema=None), name=f"{name}-slash"),
-    ]
-
 
 household_list = api.HouseholdViewSet.as_view({"get": "list", "post": "create"})
 household_list_no_slash = api.HouseholdViewSet.as_view(
@@ -35,23 +27,23 @@ urlpatterns: list[URLPattern] = [
     path(
         "households/<str:household_no>/", household_detail_slash, name="api-household-detail-slash"
     ),
-    *_route("households/<str:household_no>/members", api.MemberAddApi, "api-member-add"),
-    *_route(
+    *api_route("households/<str:household_no>/members", api.MemberAddApi, "api-member-add"),
+    *api_route(
         "households/<str:household_no>/members/<str:public_id>",
         api.MemberUpdateApi,
         "api-member-update",
     ),
-    *_route(
+    *api_route(
         "households/<str:household_no>/members/<str:public_id>/leave",
         api.MemberLeaveApi,
         "api-member-leave",
     ),
-    *_route(
+    *api_route(
         "households/<str:household_no>/members/<str:public_id>/move",
         api.MemberMoveApi,
         "api-member-move",
     ),
-    *_route(
+    *api_route(
         "households/<str:household_no>/records/<int:year>", api.RecordSaveApi, "api-record-save"
     ),
 ]
