@@ -91,6 +91,16 @@ def generate_demo_procedures(*, cases: int, seed: int, replace: bool = False) ->
                 )
             )
     Transition.objects.bulk_create(transitions, batch_size=2000)
+    # Their times as the services would have written them: the last one (into the current
+    # step) when the step started, each earlier one a few days before (``at`` is set on create,
+    # so it is written afterwards).
+    position_of = {id(case): i for i, case in enumerate(made)}
+    for case_transitions in _by_case(transitions):
+        when = made[position_of[id(case_transitions[0].case)]].step_started_at
+        for transition in reversed(case_transitions):
+            transition.at = when
+            when -= dt.timedelta(days=rng.randint(1, 4), hours=rng.randint(0, 23))
+    Transition.objects.bulk_update(transitions, ["at"], batch_size=500)
     Objection.objects.bulk_create(
         [
             Objection(case=made[i], state=made[i].state, text="群众反映收入情况有出入（示范）")
@@ -102,3 +112,11 @@ def generate_demo_procedures(*, cases: int, seed: int, replace: bool = False) ->
     for case in made:
         counts[case.procedure] = counts.get(case.procedure, 0) + 1
     return DemoResult(cases=len(made), by_procedure=counts, paused=len(objections))
+
+
+def _by_case(transitions: list[Transition]) -> list[list[Transition]]:
+    """The transitions grouped by case, in the order they were made."""
+    groups: dict[int, list[Transition]] = {}
+    for transition in transitions:
+        groups.setdefault(id(transition.case), []).append(transition)
+    return list(groups.values())

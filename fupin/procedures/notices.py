@@ -235,6 +235,7 @@ def notice_rows(actor: Any, request: NoticeRequest) -> list[dict[str, Any]]:
                 if ends
                 else start + dt.timedelta(days=publicity_days(case, request.step, cache))
             )
+            end = max(end, start)  # a step start recorded before its entry: never end first
         rows.append(
             {
                 "household_no": case.household.household_no,
@@ -279,7 +280,9 @@ def notice_draft(
     period_start = (
         request.period_start.isoformat() if request.period_start else min(starts, default=today)
     )
-    period_end = request.period_end.isoformat() if request.period_end else max(ends, default=today)
+    period_end = (
+        request.period_end.isoformat() if request.period_end else max([*ends, period_start])
+    )
     announcement = not request.step.publicity
     names = [d.name for d in _ancestors(village)]
     return {

@@ -14,6 +14,10 @@ def test_the_demo_spreads_cases_over_the_steps(personas, capsys):
     assert Case.objects.count() == 20
     assert Case.objects.values("state").distinct().count() > 3
     assert all(c.transitions.exists() for c in Case.objects.all())
+    # Each case entered its current step when the step started, after its earlier steps.
+    for case in Case.objects.all():
+        times = [t.at for t in case.transitions.order_by("id")]
+        assert times == sorted(times) and times[-1] == case.step_started_at
     call_command("generate_demo_procedures", "--cases", "20", "--seed", "1", "--replace")
     assert Case.objects.count() == 20
     assert "20 cases" in capsys.readouterr().out

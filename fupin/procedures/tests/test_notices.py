@@ -489,3 +489,16 @@ def test_a_case_on_a_publicity_step_links_to_its_village_notice(personas, househ
     Case.objects.filter(pk=case.pk).update(state="application")
     page = client.get(reverse("procedures:case-detail", args=[case.public_id])).content.decode()
     assert "/notices/new/?" not in page
+
+
+def test_a_step_start_recorded_before_its_entry_still_gives_an_ordered_period(
+    personas, household_a1
+):
+    """Data entered after the fact may put the step's start before its transition: the notice
+    never ends before it starts, and issuing it works."""
+    case = on_first_publicity(personas, household_a1)
+    Case.objects.filter(pk=case.pk).update(step_started_at=timezone.now() - dt.timedelta(days=30))
+    (row,) = notice_draft(personas["village_cadre_a1"], ask(personas))["rows"]
+    assert row["end"] >= row["start"] == timezone.localdate().isoformat()
+    notice = issue(personas)
+    assert notice.period_end >= notice.period_start
