@@ -496,7 +496,7 @@ def notice_pdf(content: dict[str, Any]) -> bytes:
 
     table = Table(
         [[para(h, cell) for h in headers], *([para(c, cell) for c in row] for row in cells)],
-        colWidths=[w * mm for w in (9, 35, 21, 36, 14, 23, 24, 24)],  # 186 mm: A4 less margins
+        colWidths=[w * mm for w in (9, 34, 20, 35, 19, 21, 24, 24)],  # 186 mm: A4 less margins
         repeatRows=1,
     )
     table.setStyle(
