@@ -176,7 +176,8 @@ PLACEHOLDER = re.compile(r"%s")
 # Rows per Arrow batch: the ADBC driver infers each column's type from the first batch, so a
 # column that is null for many leading rows (e.g. no record of the year) needs a large one.
 ARROW_BATCH_ROWS = 65_536
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Wait up to 10 s for a lock, as Django's connections do.
+SQLITE_BUSY_TIMEOUT = "PRAGMA busy_timeout = 10000"
 
 
 def sqlite_arrow_frame(
@@ -190,7 +191,7 @@ def sqlite_arrow_frame(
     with adbc_sqlite.connect(path) as conn, conn.cursor() as cursor:
         # Wait for a lock as Django's connections do (a new connection setting up WAL, a
         # checkpoint) instead of failing at once.
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(SQLITE_BUSY_TIMEOUT)
         cursor.fetch_arrow()
         cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ARROW_BATCH_ROWS)})
         cursor.execute(PLACEHOLDER.sub("?", sql), params)
