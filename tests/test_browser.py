@@ -27,12 +27,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-pytestmark = [
+# The marks of every browser test module: run with the others, skipped without chromium.
+BROWSER_MARKS = [
     pytest.mark.browser,
     pytest.mark.skipif(
         not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
     ),
 ]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture

@@ -14,14 +14,9 @@ from django.db import connections
 
 from conftest import PASSWORD, VILLAGE_A1, VILLAGE_B1
 from fupin.exchange.jobs import Worker
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture

@@ -9,14 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import PASSWORD
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
