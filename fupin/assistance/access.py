@@ -5,7 +5,6 @@ project is seen by whoever sees its owning division or one of its villages and c
 editors of its owning division; a photo follows its measure or project.
 """
 
-import uuid
 from typing import Any
 
 from django.utils.translation import gettext_lazy
@@ -13,24 +12,17 @@ from django.utils.translation import gettext_lazy
 from fupin.accounts.roles import Role
 from fupin.accounts.scope import Scope, actor_scope
 from fupin.assistance.models import Measure, MeasureType, Photo, Project, ProjectVillage
-from fupin.core.errors import NotFound, PermissionDenied
+from fupin.core.errors import NotFound, PermissionDenied, public_key
 
 READ_ONLY_MESSAGE = gettext_lazy("Your role may read this record but not change it.")
 CATALOGUE_MESSAGE = gettext_lazy("Only a city administrator changes the measure catalogue.")
 CATALOGUE_ROLES = frozenset({Role.CITY_ADMIN})
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound from None
-
-
 def access_measure_by_public_id(actor: Any, public_id: Any, *, for_edit: bool = False) -> Measure:
     """The measure if the actor may see its household (and edit it, with ``for_edit``)."""
     scope = actor_scope(actor)
-    key = _uuid(public_id)
+    key = public_key(public_id)
     measure = (
         Measure.objects.select_related("household__division", "type", "member", "project")
         .filter(public_id=key)
@@ -71,7 +63,7 @@ def access_project_by_code(actor: Any, code: str, *, for_edit: bool = False) -> 
 def access_photo_by_public_id(actor: Any, public_id: Any) -> Photo:
     """A photo, under the rule of its measure or project."""
     scope = actor_scope(actor)
-    key = _uuid(public_id)
+    key = public_key(public_id)
     photo = (
         Photo.objects.select_related("measure__household__division", "project__division")
         .filter(public_id=key)

@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from fupin.accounts.roles import EDITOR_ROLES, Role
 from fupin.accounts.scope import actor_scope
-from fupin.core.errors import NotFound
+from fupin.core.errors import NotFound, public_key
 from fupin.divisions.models import subtree_q
 from fupin.exchange.models import Job
 
@@ -64,10 +64,7 @@ def access_job_by_public_id(
 
     ``with_report`` False leaves the report (up to megabytes of errors) in the database, for the
     progress polls."""
-    try:
-        key = uuid.UUID(str(public_id))
-    except ValueError:
-        raise NotFound from None
+    key = public_key(public_id)
     jobs = Job.objects.filter(visible_jobs_q(actor), public_id=key)
     if kind:
         jobs = jobs.filter(kind=kind)

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from fupin.accounts.models import Official, RoleAssignment
 from fupin.accounts.roles import EDITOR_ROLES, Role
 from fupin.accounts.scope import Scope, actor_scope
-from fupin.core.errors import NotFound, PermissionDenied
+from fupin.core.errors import NotFound, PermissionDenied, public_key
 from fupin.divisions.models import Division
 from fupin.pairing.models import HelpUnit, KeyVillage, Pairing, TeamMember, Visit, VisitPhoto
 from fupin.registry.models import Household
@@ -123,20 +123,13 @@ def may_record_visit(actor: Any, household: Household) -> bool:
     return own is not None and Pairing.objects.filter(official=own, household=household).exists()
 
 
-def _uuid(value: str | uuid.UUID) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound from None
-
-
 def access_pairing_by_public_id(
     actor: Any, public_id: str | uuid.UUID, *, for_manage: bool = False
 ) -> Pairing:
     """A pairing seen through its household (or by its own official)."""
     pairing = (
         Pairing.objects.select_related("official__user", "household__division", "member")
-        .filter(public_id=_uuid(public_id))
+        .filter(public_id=public_key(public_id))
         .first()
     )
     if pairing is None:
@@ -155,7 +148,7 @@ def access_visit_by_public_id(actor: Any, public_id: str | uuid.UUID) -> Visit:
     """A visit, seen by whoever sees its household and by its official."""
     visit = (
         Visit.objects.select_related("official__user", "household__division", "recorded_by")
-        .filter(public_id=_uuid(public_id))
+        .filter(public_id=public_key(public_id))
         .first()
     )
     if visit is None:
@@ -172,7 +165,7 @@ def access_visit_photo(
     actor: Any, visit_id: str | uuid.UUID, photo_id: str | uuid.UUID
 ) -> VisitPhoto:
     visit = access_visit_by_public_id(actor, visit_id)
-    photo = VisitPhoto.objects.filter(visit=visit, public_id=_uuid(photo_id)).first()
+    photo = VisitPhoto.objects.filter(visit=visit, public_id=public_key(photo_id)).first()
     if photo is None:
         raise NotFound
     return photo
@@ -194,7 +187,7 @@ def access_team_member_by_public_id(
 ) -> TeamMember:
     member = (
         TeamMember.objects.select_related("village__division", "official__user")
-        .filter(public_id=_uuid(public_id))
+        .filter(public_id=public_key(public_id))
         .first()
     )
     scope = actor_scope(actor)

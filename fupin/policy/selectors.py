@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from fupin.accounts.scope import actor_scope
-from fupin.core.errors import NotFound
+from fupin.core.errors import NotFound, public_key
 from fupin.policy.models import EvaluationRun, PolicyValue, Scenario, ScenarioFlip
 from fupin.policy.parameters import PARAMETERS, ParameterSpec
 
@@ -36,10 +36,7 @@ def policy_value_groups() -> list[ParameterGroup]:
 
 def policy_value_current(lineage: str | uuid.UUID) -> PolicyValue:
     """The current version of a value by its lineage; NotFound when there is none."""
-    try:
-        key = uuid.UUID(str(lineage))
-    except ValueError:
-        raise NotFound from None
+    key = public_key(lineage)
     value = PolicyValue.objects.filter(lineage=key, is_current=True).first()
     if value is None:
         raise NotFound

@@ -5,19 +5,12 @@ import uuid
 from typing import Any
 
 from fupin.accounts.scope import actor_scope
-from fupin.core.errors import NotFound
+from fupin.core.errors import NotFound, public_key
 from fupin.procedures.models import Attachment, Case
 
 
-def _uuid(value: str | uuid.UUID) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound from None
-
-
 def access_case(actor: Any, public_id: str | uuid.UUID) -> Case:
-    key = _uuid(public_id)
+    key = public_key(public_id)
     scope = actor_scope(actor)
     case = (
         Case.objects.select_related("household", "division").filter(public_id=key).first()
@@ -30,7 +23,7 @@ def access_case(actor: Any, public_id: str | uuid.UUID) -> Case:
 
 
 def access_attachment(actor: Any, public_id: str | uuid.UUID) -> Attachment:
-    key = _uuid(public_id)
+    key = public_key(public_id)
     scope = actor_scope(actor)
     attachment = (
         Attachment.objects.select_related("case__division").filter(public_id=key).first()

@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -27,7 +27,7 @@ from django.utils.translation import gettext_noop
 from fupin.accounts.roles import Role
 from fupin.accounts.scope import actor_scope
 from fupin.core.audit import ChangeSource, audit_record
-from fupin.core.errors import NotFound
+from fupin.core.errors import NotFound, public_key
 from fupin.core.masking import mask_id_number
 from fupin.divisions.models import Division, Level, subtree_q
 from fupin.procedures.definitions import PROCEDURES, TOWNSHIP, VILLAGE, Procedure, Step
@@ -93,10 +93,7 @@ def notice_village(actor: Any, code: str) -> Division:
 def access_notice(actor: Any, public_id: str | uuid.UUID) -> PublicNotice:
     """An issued notice the actor may read (the village is in the actor's area); missing and out
     of scope answer the same NotFound."""
-    try:
-        key = uuid.UUID(str(public_id))
-    except ValueError:
-        raise NotFound from None
+    key = public_key(public_id)
     scope = actor_scope(actor)
     notice = (
         PublicNotice.objects.select_related("village").filter(public_id=key).first()
@@ -203,10 +200,9 @@ def notice_rows(actor: Any, request: NoticeRequest) -> list[dict[str, Any]]:
         cases = cases.filter(state=request.step.code, closed_at__isnull=True)
         entries = entries.filter(case__in=cases)
     # The latest entry of each case into the step (a rejected case opened again is a new case).
-    started: dict[int, dt.datetime] = {}
-    for case_id, at in entries.values_list("case_id", "at"):
-        if case_id not in started or at > started[case_id]:
-            started[case_id] = at
+    started: dict[int, dt.datetime] = dict(
+        entries.values("case_id").annotate(entered=Max("at")).values_list("case_id", "entered")
+    )
     chosen = sorted(
         cases.filter(pk__in=list(started)), key=lambda c: (c.household.household_no, c.pk)
     )

@@ -10,7 +10,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy
 
 from fupin.accounts.scope import actor_scope
-from fupin.core.errors import NotFound, PermissionDenied
+from fupin.core.errors import NotFound, PermissionDenied, public_key
 from fupin.registry.models import Household, Member
 
 READ_ONLY_MESSAGE = gettext_lazy("Your role may read this household but not change it.")
@@ -35,10 +35,7 @@ def access_member_by_public_id(
     actor: Any, public_id: str | uuid.UUID, *, for_edit: bool = False
 ) -> Member:
     """A member by its public id, under the same rule as its household."""
-    try:
-        key = uuid.UUID(str(public_id))
-    except ValueError:
-        raise NotFound from None
+    key = public_key(public_id)
     member = Member.objects.select_related("household__division").filter(public_id=key).first()
     scope = actor_scope(actor)
     if member is None or not scope.can_see(member.household.division.path):
