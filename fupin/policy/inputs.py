@@ -15,7 +15,6 @@
 import hashlib
 import io
 import logging
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -172,7 +171,6 @@ def _sqlite_file() -> str:
     return name
 
 
-PLACEHOLDER = re.compile(r"%s")
 # Rows per Arrow batch: the ADBC driver infers each column's type from the first batch, so a
 # column that is null for many leading rows (e.g. no record of the year) needs a large one.
 ARROW_BATCH_ROWS = 65_536
@@ -194,7 +192,7 @@ def sqlite_arrow_frame(
         cursor.execute(SQLITE_BUSY_TIMEOUT)
         cursor.fetch_arrow()
         cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ARROW_BATCH_ROWS)})
-        cursor.execute(PLACEHOLDER.sub("?", sql), params)
+        cursor.execute(sql.replace("%s", "?"), params)
         frame = pl.DataFrame(cursor.fetch_arrow())
     if frame.width != len(schema):
         raise ValueError(f"{frame.width} columns read, {len(schema)} expected")

@@ -117,7 +117,16 @@ def _refusal(error: Exception) -> Response:
     return Response({"code": code, "detail": message}, status=status_code)
 
 
-class CaseListApi(JsonApi, APIView):
+class ProcedureApi(JsonApi, APIView):
+    """A refusal of the services (Refused, NotAllowed) answers 409 or 403 with its code."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, Refused | NotAllowed):
+            return _refusal(exc)
+        return super().handle_exception(exc)
+
+
+class CaseListApi(ProcedureApi):
     @extend_schema(
         operation_id="procedure_case_list",
         summary="List procedure cases",
@@ -163,18 +172,15 @@ class CaseListApi(JsonApi, APIView):
             raise exceptions.ValidationError(
                 {"household_no": [_("No such household in your area.")]}
             ) from None
-        try:
-            case = case_open(
-                actor=request.user,
-                source=ChangeSource.api(),
-                household=household,
-                procedure=values["procedure"],
-                year=values["year"],
-                channel=values["channel"],
-                comment=values["comment"],
-            )
-        except (Refused, NotAllowed) as error:
-            return _refusal(error)
+        case = case_open(
+            actor=request.user,
+            source=ChangeSource.api(),
+            household=household,
+            procedure=values["procedure"],
+            year=values["year"],
+            channel=values["channel"],
+            comment=values["comment"],
+        )
         return Response(
             _detail(request.user, case),
             status=status.HTTP_201_CREATED,
@@ -182,7 +188,7 @@ class CaseListApi(JsonApi, APIView):
         )
 
 
-class CaseDetailApi(JsonApi, APIView):
+class CaseDetailApi(ProcedureApi):
     @extend_schema(
         operation_id="procedure_case_detail",
         summary="A procedure case",
@@ -195,7 +201,7 @@ class CaseDetailApi(JsonApi, APIView):
         return Response(_detail(request.user, access_case(request.user, case_id)))
 
 
-class CaseTransitionApi(JsonApi, APIView):
+class CaseTransitionApi(ProcedureApi):
     @extend_schema(
         operation_id="procedure_case_transition",
         summary="Complete the current step or reject",
@@ -215,21 +221,18 @@ class CaseTransitionApi(JsonApi, APIView):
     def post(self, request: Request, case_id: str) -> Response:
         case = access_case(request.user, case_id)
         values = parse_input(TransitionInputSerializer, request.data)
-        try:
-            case = case_transition(
-                actor=request.user,
-                source=ChangeSource.api(),
-                case=case,
-                action=values["action"],
-                comment=values.get("comment", ""),
-                to_state=values.get("to_state") or None,
-            )
-        except (Refused, NotAllowed) as error:
-            return _refusal(error)
+        case = case_transition(
+            actor=request.user,
+            source=ChangeSource.api(),
+            case=case,
+            action=values["action"],
+            comment=values.get("comment", ""),
+            to_state=values.get("to_state") or None,
+        )
         return Response(_detail(request.user, case))
 
 
-class CaseBatchApi(JsonApi, APIView):
+class CaseBatchApi(ProcedureApi):
     @extend_schema(
         operation_id="procedure_case_batch",
         summary="The same action on many cases",
@@ -263,7 +266,7 @@ class CaseBatchApi(JsonApi, APIView):
         return Response(BatchOutputSerializer(data).data)
 
 
-class CaseCommentApi(JsonApi, APIView):
+class CaseCommentApi(ProcedureApi):
     @extend_schema(
         operation_id="procedure_case_comments",
         summary="The comments of a case",
@@ -287,16 +290,13 @@ class CaseCommentApi(JsonApi, APIView):
     def post(self, request: Request, case_id: str) -> Response:
         case = access_case(request.user, case_id)
         values = parse_input(TextInputSerializer, request.data)
-        try:
-            comment = comment_add(
-                actor=request.user, source=ChangeSource.api(), case=case, text=values["text"]
-            )
-        except (Refused, NotAllowed) as error:
-            return _refusal(error)
+        comment = comment_add(
+            actor=request.user, source=ChangeSource.api(), case=case, text=values["text"]
+        )
         return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
-class CaseObjectionApi(JsonApi, APIView):
+class CaseObjectionApi(ProcedureApi):
     @extend_schema(
         operation_id="procedure_case_objections",
         summary="The objections of a case",
@@ -327,16 +327,13 @@ class CaseObjectionApi(JsonApi, APIView):
     def post(self, request: Request, case_id: str) -> Response:
         case = access_case(request.user, case_id)
         values = parse_input(TextInputSerializer, request.data)
-        try:
-            objection = objection_raise(
-                actor=request.user, source=ChangeSource.api(), case=case, text=values["text"]
-            )
-        except (Refused, NotAllowed) as error:
-            return _refusal(error)
+        objection = objection_raise(
+            actor=request.user, source=ChangeSource.api(), case=case, text=values["text"]
+        )
         return Response(ObjectionOutputSerializer(objection).data, status=status.HTTP_201_CREATED)
 
 
-class CaseResolveApi(JsonApi, APIView):
+class CaseResolveApi(ProcedureApi):
     @extend_schema(
         operation_id="procedure_case_objection_resolve",
         summary="Resolve the unresolved objection",
@@ -361,16 +358,13 @@ class CaseResolveApi(JsonApi, APIView):
     def post(self, request: Request, case_id: str) -> Response:
         case = access_case(request.user, case_id)
         values = parse_input(ResolveInputSerializer, request.data)
-        try:
-            case = objection_resolve(
-                actor=request.user,
-                source=ChangeSource.api(),
-                case=case,
-                decision=values["decision"],
-                resolution=values["resolution"],
-            )
-        except (Refused, NotAllowed) as error:
-            return _refusal(error)
+        case = objection_resolve(
+            actor=request.user,
+            source=ChangeSource.api(),
+            case=case,
+            decision=values["decision"],
+            resolution=values["resolution"],
+        )
         return Response(_detail(request.user, case))
 
 
@@ -378,7 +372,7 @@ class CaseResolveApi(JsonApi, APIView):
 FILE_REFUSALS = {"type", "too_large"}
 
 
-class CaseAttachmentApi(JsonApi, APIView):
+class CaseAttachmentApi(ProcedureApi):
     parser_classes: Sequence[type[BaseParser]] = [MultiPartParser]
 
     @extend_schema(
@@ -412,13 +406,11 @@ class CaseAttachmentApi(JsonApi, APIView):
         except Refused as error:
             if error.refusal in FILE_REFUSALS:
                 raise exceptions.ValidationError({"file": error.messages}) from None
-            return _refusal(error)
-        except NotAllowed as error:
-            return _refusal(error)
+            raise
         return Response(AttachmentOutputSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
-class AttachmentFileApi(JsonApi, APIView):
+class AttachmentFileApi(ProcedureApi):
     @extend_schema(
         operation_id="procedure_attachment_file",
         summary="Download an attachment",
